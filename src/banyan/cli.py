@@ -1,0 +1,210 @@
+"""The `banyan` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from banyan.api import Banyan
+from banyan.errors import BanyanError
+from banyan.retrieve import MODES
+from banyan.types import IndexReport, SearchResult
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Banyan: GraphRAG for English and Chinese.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print every figure next to same-run baselines.")
+app.add_typer(bench_app, name="bench")
+console = Console()
+err = Console(stderr=True)
+
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", "-i", help="index directory [default: ./.banyan]")]
+EmbedderOpt = Annotated[
+    Optional[str], typer.Option("--embedder", help="onnx (default) | e5 (multilingual) | sentence-transformers | openai | hash")
+]
+
+
+class RichProgress:
+    """Progress bars on stderr for the indexing stages."""
+
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    def start(self, stage: str, total: int) -> None:
+        self.done()
+        self._bar = Progress(TextColumn(f"[bold]{stage:<7}"), BarColumn(), MofNCompleteColumn(),
+                             TimeRemainingColumn(), console=err, transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task(stage, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+    def done(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _overrides(embedder: str | None) -> dict[str, Any]:
+    return {"embedding": {"backend": embedder}} if embedder else {}
+
+
+def _open(index: Path | None, embedder: str | None = None) -> Banyan:
+    from banyan.settings import load_settings
+
+    return Banyan(index or load_settings(None).index.dir, _overrides(embedder))
+
+
+def _print_report(report: IndexReport) -> None:
+    console.print(
+        f"[green]indexed[/] {report.files_seen} files ({report.files_unchanged} unchanged): "
+        f"+{report.documents_added} documents, -{report.documents_removed} removed, "
+        f"+{report.chunks_added} chunks, {report.chunks_embedded} embedded"
+    )
+    times = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(report.seconds.items()))
+    console.print(f"[dim]time: {times}[/]")
+    for failure in report.failures:
+        err.print(f"[yellow]skipped[/] {failure}", highlight=False, soft_wrap=True)
+
+
+def _print_results(query: str, results: list[SearchResult]) -> None:
+    console.print(f"\n[bold]{query}[/]")
+    if not results:
+        console.print("  (no results)")
+    for r in results:
+        text = " ".join(r.text.split())
+        console.print(f"  [cyan]{r.rank}.[/] [bold]{r.citation.label()}[/] "
+                      f"[dim]score {r.score:.4f} via {'+'.join(r.routes)}[/]", highlight=False)
+        console.print(f"     {text[:220]}{'…' if len(text) > 220 else ''}", highlight=False)
+
+
+@app.command()
+def index(paths: Annotated[list[Path], typer.Argument(help="files and folders to index")],
+          index: IndexOpt = None, embedder: EmbedderOpt = None) -> None:
+    """Index files and folders (.txt .md .json .jsonl .pdf .docx .html). Unchanged files are skipped."""
+    with _open(index, embedder) as bn:
+        report = bn.index(paths, progress=RichProgress())
+    _print_report(report)
+
+
+@app.command()
+def search(query: str, mode: Annotated[Optional[str], typer.Option(help=f"{' | '.join(MODES)}")] = None,
+           k: Annotated[Optional[int], typer.Option("--k", "-k", help="number of passages")] = None,
+           as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+           index: IndexOpt = None) -> None:
+    """Ranked, cited passages for QUERY."""
+    if mode is not None and mode not in MODES:
+        raise BanyanError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    with _open(index) as bn:
+        results = bn.search(query, mode=mode, k=k)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps({"query": query, "results": [r.to_dict() for r in results]}, ensure_ascii=False, indent=2))
+    else:
+        _print_results(query, results)
+
+
+@app.command()
+def remove(path: Path, index: IndexOpt = None) -> None:
+    """Remove an indexed file and everything derived from it."""
+    with _open(index) as bn:
+        n = bn.remove(path)
+    console.print(f"removed {path} ({n} documents)")
+
+
+@app.command()
+def status(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What the index holds."""
+    with _open(index) as bn:
+        s = bn.stats()
+        info = {"index": str(bn.index_dir.resolve()), "files": s.files, "documents": s.documents,
+                "chunks": s.chunks, "languages": s.languages, "embeddings": s.embeddings,
+                "embedder": bn.settings.embedding.backend, "default_mode": bn.settings.retrieval.default_mode}
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in info.items():
+        table.add_row(f"[bold]{key}", str(value))
+    console.print(table)
+
+
+SAMPLE_QUERIES = [
+    "Who designed the Lumen Bridge?",
+    "Where was the founder of the company that built the Lumen Bridge born?",
+    "青石桥的设计者毕业于哪所大学？",
+]
+
+
+def sample_corpus_dir() -> Path:
+    return Path(str(resources.files("banyan") / "sample"))
+
+
+@app.command()
+def quickstart(index: IndexOpt = None, embedder: EmbedderOpt = None) -> None:
+    """Index the bundled sample corpus (English and Chinese) and run a few searches."""
+    directory = index or Path(tempfile.mkdtemp(prefix="banyan-quickstart-"))
+    console.print(f"[bold]Banyan quickstart[/]: indexing the sample corpus into {directory}")
+    with Banyan(directory, _overrides(embedder)) as bn:
+        _print_report(bn.index([sample_corpus_dir()], progress=RichProgress()))
+        for q in SAMPLE_QUERIES:
+            _print_results(q, bn.search(q, k=3))
+    console.print(f"\nTry: banyan search \"who founded Harrow & Vale?\" --index {directory}")
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(
+    data: Annotated[Path, typer.Option(help="folder with corpus.jsonl (normalized format)")],
+    questions: Annotated[Path, typer.Option(help="question file (path, or name inside --data)")],
+    limit: Annotated[Optional[int], typer.Option(help="first N questions")] = None,
+    modes: Annotated[str, typer.Option(help="comma-separated modes")] = ",".join(MODES),
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON")] = None,
+    index: IndexOpt = None, embedder: EmbedderOpt = None,
+    compare_embedder: Annotated[Optional[str], typer.Option(help="also score dense with this embedder backend")] = None,
+) -> None:
+    """Passage recall@2/5/10, latency and per-stage index time for each mode, in one run."""
+    from banyan.eval.bench import run_retrieval_bench
+    from banyan.eval.report import print_bench
+
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    bad = [m for m in mode_list if m not in MODES]
+    if bad:
+        raise BanyanError(f"unknown mode(s) {', '.join(bad)}; choose from {', '.join(MODES)}")
+    with tempfile.TemporaryDirectory(prefix="banyan-bench-") as tmp:
+        result = run_retrieval_bench(data, questions, mode_list, index or Path(tmp) / "main", limit,  # type: ignore[arg-type]
+                                     _overrides(embedder), RichProgress())
+        if compare_embedder:
+            ref = run_retrieval_bench(data, questions, ["dense"], Path(tmp) / "compare", limit,
+                                      _overrides(compare_embedder), RichProgress())
+            result["compare"] = {"embedder": ref["embedder"], "passages_per_second": ref["passages_per_second"],
+                                 "dense": ref["modes"]["dense"], "index_seconds": ref["index_seconds"]}
+    print_bench(console, result)
+    if json_out:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except BanyanError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Embed: pluggable embedders behind one protocol, chosen by settings."""
+
+from __future__ import annotations
+
+from banyan.embed.base import Embedder, covers, l2_normalize
+from banyan.errors import ConfigError
+from banyan.settings import EmbeddingSettings
+
+
+def create_embedder(cfg: EmbeddingSettings) -> Embedder:
+    """The embedder ``cfg`` names. Heavy imports happen only here, on demand."""
+    if cfg.backend == "onnx":
+        from pathlib import Path
+
+        from banyan.embed.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(Path(cfg.model) if cfg.model else None, quantize=cfg.quantize,
+                            batch_size=cfg.batch_size, max_length=cfg.max_length, threads=cfg.threads,
+                            cache_dir=cfg.cache_dir)
+    from banyan.embed import others
+
+    if cfg.backend == "sentence-transformers":
+        return others.SentenceTransformerEmbedder(cfg.model or None, batch_size=cfg.batch_size, threads=cfg.threads)
+    if cfg.backend == "e5":
+        return others.E5Embedder(threads=cfg.threads)
+    if cfg.backend == "openai":
+        return others.OpenAIEmbedder(cfg.model, base_url=cfg.base_url, api_key=cfg.api_key, batch_size=cfg.batch_size)
+    if cfg.backend == "hash":
+        return others.HashEmbedder()
+    raise ConfigError(f"unknown embedding.backend {cfg.backend!r}")
+
+
+__all__ = ["Embedder", "covers", "create_embedder", "l2_normalize"]

@@ -1,0 +1,1 @@
+"""Eval: metrics and benchmarks."""

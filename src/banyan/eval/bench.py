@@ -1,0 +1,118 @@
+"""`banyan bench retrieval`: index a normalized corpus, then score every mode in one run."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from banyan.api import Banyan
+from banyan.errors import BanyanError
+from banyan.eval.metrics import dedupe, passage_recall, percentile_ms
+from banyan.index.pipeline import Progress
+from banyan.settings import SearchMode
+from banyan.types import IndexReport
+
+KS = (2, 5, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    question: str
+    gold_titles: tuple[str, ...]
+    gold_complete: bool
+    type: str
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """Questions in the normalized format; those without gold titles are left out."""
+    if not path.is_file():
+        raise BanyanError(f"question file not found: {path}")
+    out: list[Question] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                q = Question(str(rec["id"]), rec["question"], tuple(rec.get("gold_titles") or ()),
+                             bool(rec.get("gold_complete", True)), str(rec.get("type", "")))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise BanyanError(f"{path}:{lineno}: not a normalized question record ({exc})") from exc
+            if q.gold_titles:
+                out.append(q)
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+@dataclass
+class ModeResult:
+    recall: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    latencies: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for key, values in self.recall.items():
+            out[key] = round(100.0 * sum(values) / len(values), 2) if values else 0.0
+        out["latency_ms_p50"] = round(percentile_ms(self.latencies, 50), 2)
+        out["latency_ms_p95"] = round(percentile_ms(self.latencies, 95), 2)
+        return out
+
+
+def score_mode(bn: Banyan, questions: Sequence[Question], mode: SearchMode, depth: int) -> ModeResult:
+    """Run every question through ``mode``; recall by question type and on gold-complete ones."""
+    res = ModeResult()
+    for q in questions:
+        t0 = time.perf_counter()
+        hits = bn.search(q.question, mode=mode, k=depth)
+        res.latencies.append(time.perf_counter() - t0)
+        titles = dedupe(h.citation.title for h in hits)
+        for k in KS:
+            r = passage_recall(titles, q.gold_titles, k)
+            res.recall[f"recall@{k}"].append(r)
+            if q.gold_complete:
+                res.recall[f"complete_recall@{k}"].append(r)
+            res.recall[f"{q.type or 'all'}:recall@{k}"].append(r)
+    return res
+
+
+def run_retrieval_bench(data_dir: Path, questions_file: Path, modes: Sequence[SearchMode], index_dir: Path,
+                        limit: int | None = None, overrides: dict[str, Any] | None = None,
+                        progress: Progress | None = None) -> dict[str, Any]:
+    """Index ``data_dir/corpus.jsonl`` into ``index_dir`` and score ``modes`` on the questions."""
+    corpus = data_dir / "corpus.jsonl"
+    if not corpus.is_file():
+        raise BanyanError(f"{corpus} not found: --data must be a folder with corpus.jsonl")
+    qpath = questions_file if questions_file.is_absolute() or questions_file.exists() else data_dir / questions_file
+    questions = load_questions(qpath, limit)
+    if not questions:
+        raise BanyanError(f"{qpath}: no questions with gold_titles")
+    with Banyan(index_dir, overrides) as bn:
+        t0 = time.perf_counter()
+        report: IndexReport = bn.index([corpus], progress=progress)
+        wall = time.perf_counter() - t0
+        embedder = bn.embedder()
+        # Warm-up so that the first timed query does not pay for loading indexes.
+        bn.search(questions[0].question, mode=modes[0], k=10)
+        results = {m: score_mode(bn, questions, m, depth=30).summary() for m in modes}
+        stats = bn.stats()
+    embed_s = report.seconds.get("embed", 0.0)
+    return {
+        "modes": results,
+        "index_seconds": {k: round(v, 3) for k, v in sorted(report.seconds.items())},
+        "index_wall_seconds": round(wall, 3),
+        "embedder": embedder.name,
+        "passages_per_second": round(report.chunks_embedded / embed_s, 1) if embed_s > 0 else None,
+        "chunks_embedded": report.chunks_embedded,
+        "n_documents": stats.documents,
+        "n_chunks": stats.chunks,
+        "n_questions": len(questions),
+        "n_gold_complete": sum(q.gold_complete for q in questions),
+        "failures": [str(f) for f in report.failures],
+    }

@@ -1,0 +1,38 @@
+"""Vector search. Exact (numpy) by default, behind a protocol so an ANN index can replace it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first (ties keep index order)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+class VectorIndex(Protocol):
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        ...
+
+
+class ExactVectorIndex:
+    """Brute-force cosine similarity on L2-normalized vectors."""
+
+    def __init__(self, ids: list[str], matrix: np.ndarray) -> None:
+        self.ids = ids
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        scores = self.matrix @ np.asarray(query, dtype=np.float32)
+        return [(self.ids[i], float(scores[i])) for i in top_k(scores, k)]

@@ -1,0 +1,24 @@
+"""Rank fusion: combine ranked lists from several routes into one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from banyan.types import Hit
+
+
+def rrf(ranked: Mapping[str, Sequence[str]], k: int = 60, weights: Mapping[str, float] | None = None) -> list[Hit]:
+    """Reciprocal-rank fusion: score(d) = sum over routes of w / (k + rank), ranks from 1.
+
+    ``ranked`` maps a route name to its ids, best first. Ties are broken by first appearance
+    (route order, then rank), so the result is deterministic.
+    """
+    scores: dict[str, float] = {}
+    routes: dict[str, list[str]] = {}
+    for route, ids in ranked.items():
+        w = 1.0 if weights is None else weights.get(route, 1.0)
+        for rank, cid in enumerate(ids, 1):
+            scores[cid] = scores.get(cid, 0.0) + w / (k + rank)
+            routes.setdefault(cid, []).append(route)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [Hit(cid, scores[cid], tuple(routes[cid])) for cid in order]

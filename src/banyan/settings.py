@@ -1,0 +1,134 @@
+"""All of Banyan's settings and their defaults, in one place.
+
+Precedence, highest first: values passed in code or by CLI flags, environment variables
+(``BANYAN_SECTION__KEY``, e.g. ``BANYAN_EMBEDDING__BACKEND=e5``), the index's ``banyan.toml``,
+then the defaults below. Nothing else in the package defines a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from banyan.errors import ConfigError
+
+SearchMode = Literal["dense", "bm25", "hybrid"]
+EmbeddingBackend = Literal["onnx", "sentence-transformers", "e5", "openai", "hash"]
+
+CONFIG_FILE = "banyan.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexSettings(_Section):
+    dir: Path = Path(".banyan")
+
+
+class IngestSettings(_Section):
+    max_file_mb: float = Field(200.0, gt=0, description="files larger than this are skipped and reported")
+    extensions: list[str] = [".txt", ".md", ".markdown", ".json", ".jsonl", ".pdf", ".docx", ".html", ".htm"]
+
+
+class ChunkingSettings(_Section):
+    max_tokens: int = Field(200, ge=16, description="chunk size in tokens (words; one CJK character = one token)")
+    overlap_tokens: int = Field(32, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_smaller(self) -> "ChunkingSettings":
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
+        return self
+
+
+class EmbeddingSettings(_Section):
+    backend: EmbeddingBackend = "onnx"
+    model: str = Field("", description="model directory or name; empty = the backend's bundled default")
+    quantize: bool = Field(True, description="int8 dynamic quantization (onnx backend)")
+    batch_size: int = Field(32, ge=1)
+    max_length: int = Field(256, ge=8, description="max word pieces per passage")
+    threads: int = Field(0, ge=0, description="inference threads; 0 = all cores")
+    include_title: bool = Field(True, description="embed 'title + text' rather than text alone")
+    cache_dir: Path | None = Field(None, description="where built ONNX models live; default ~/.cache/banyan")
+    base_url: str | None = None
+    api_key: str | None = None
+
+
+class RetrievalSettings(_Section):
+    default_mode: SearchMode = "hybrid"
+    k: int = Field(10, ge=1)
+    rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
+    candidates: int = Field(100, ge=1, description="hits each route contributes before fusion")
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+
+
+class Settings(BaseSettings):
+    """Every setting Banyan reads. Build with :func:`load_settings` to honour ``banyan.toml``."""
+
+    model_config = SettingsConfigDict(env_prefix="BANYAN_", env_nested_delimiter="__", extra="forbid")
+
+    index: IndexSettings = IndexSettings()
+    ingest: IngestSettings = IngestSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(index_dir: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from ``<index_dir>/banyan.toml`` (if any), env vars and ``overrides``.
+
+    ``overrides`` is a nested mapping such as ``{"embedding": {"backend": "e5"}}``; it wins over
+    everything else, as CLI flags do.
+    """
+    file_values: dict[str, Any] = {}
+    if index_dir is not None:
+        path = Path(index_dir) / CONFIG_FILE
+        if path.is_file():
+            try:
+                file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    try:
+        from_env = Settings().model_dump(exclude_defaults=True, mode="json")
+        merged = _deep_merge(_deep_merge(file_values, from_env), overrides or {})
+        if index_dir is not None:
+            merged = _deep_merge(merged, {"index": {"dir": str(index_dir)}})
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+def settings_to_toml(settings: Settings) -> str:
+    import tomli_w
+
+    data = settings.model_dump(mode="json", exclude_none=True)
+    data.pop("index", None)
+    data.get("embedding", {}).pop("api_key", None)
+    return tomli_w.dumps(data)

@@ -1,0 +1,227 @@
+"""SQLite (WAL) implementation of the Store protocol. Every change is one transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from banyan.errors import StoreError
+from banyan.store.base import FileChange, StoreStats
+from banyan.types import Chunk, Citation, Document
+
+SCHEMA_VERSION = 1
+DB_FILE = "banyan.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, content_hash TEXT NOT NULL, n_documents INTEGER NOT NULL,
+    indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
+    metadata TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS doc_sources (
+    path TEXT NOT NULL, doc_id TEXT NOT NULL REFERENCES documents(id), ordinal INTEGER NOT NULL,
+    PRIMARY KEY (path, doc_id));
+CREATE INDEX IF NOT EXISTS doc_sources_doc ON doc_sources(doc_id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id), ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, lang TEXT NOT NULL,
+    n_tokens INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS embeddings (
+    chunk_id TEXT NOT NULL REFERENCES chunks(id), model TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, chunk_id));
+"""
+
+
+class SQLiteStore:
+    """The embedded store: ``<index_dir>/banyan.sqlite``."""
+
+    def __init__(self, index_dir: Path, *, create: bool = True) -> None:
+        self.path = Path(index_dir) / DB_FILE
+        if not self.path.exists() and not create:
+            raise StoreError(f"no index at {index_dir} (missing {DB_FILE}); run `banyan index PATH` first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable Banyan index ({exc})") from exc
+
+    # -- schema -----------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._tx():
+            for stmt in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(stmt)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self._db.execute("INSERT INTO meta VALUES ('version', '0')")
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer Banyan (schema {row[0]} > {SCHEMA_VERSION}); upgrade banyan-rag"
+                )
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self._db)
+
+    def _bump(self) -> None:
+        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='version'")
+
+    # -- files and documents ----------------------------------------------------------------
+    def file_hash(self, path: str) -> str | None:
+        row = self._db.execute("SELECT content_hash FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def indexed_files(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT path FROM files ORDER BY path")]
+
+    def existing_documents(self, doc_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(doc_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"SELECT id FROM documents WHERE id IN ({','.join('?' * len(part))})"
+            found.update(r[0] for r in self._db.execute(q, part))
+        return found
+
+    def replace_file(self, path: str, file_hash: str, documents: Sequence[Document],
+                     chunks: Sequence[Chunk]) -> FileChange:
+        db = self._db
+        with self._tx():
+            old = {r[0] for r in db.execute("SELECT doc_id FROM doc_sources WHERE path=?", (path,))}
+            db.execute("DELETE FROM doc_sources WHERE path=?", (path,))
+            added = 0
+            for ordinal, doc in enumerate(documents):
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO documents VALUES (?,?,?,?,?)",
+                    (doc.id, doc.source, doc.title, doc.text, json.dumps(doc.metadata, ensure_ascii=False)),
+                )
+                added += cur.rowcount
+                db.execute("INSERT OR IGNORE INTO doc_sources VALUES (?,?,?)", (path, doc.id, ordinal))
+            cur = db.executemany(
+                "INSERT OR IGNORE INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                [(c.id, c.doc_id, c.ordinal, c.text, c.start, c.end, c.lang, c.n_tokens) for c in chunks],
+            )
+            n_chunks = cur.rowcount
+            removed = self._drop_orphans(old - {d.id for d in documents})
+            db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?)", (path, file_hash, len(documents), time.time())
+            )
+            if added or removed or n_chunks:
+                self._bump()
+        return FileChange(added, removed, n_chunks)
+
+    def remove_file(self, path: str) -> int:
+        with self._tx():
+            old = {r[0] for r in self._db.execute("SELECT doc_id FROM doc_sources WHERE path=?", (path,))}
+            self._db.execute("DELETE FROM doc_sources WHERE path=?", (path,))
+            self._db.execute("DELETE FROM files WHERE path=?", (path,))
+            removed = self._drop_orphans(old)
+            self._bump()
+        return removed
+
+    def _drop_orphans(self, candidates: set[str]) -> int:
+        removed = 0
+        for doc_id in candidates:
+            if self._db.execute("SELECT 1 FROM doc_sources WHERE doc_id=? LIMIT 1", (doc_id,)).fetchone():
+                continue
+            self._db.execute(
+                "DELETE FROM embeddings WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id=?)", (doc_id,)
+            )
+            self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            removed += self._db.execute("DELETE FROM documents WHERE id=?", (doc_id,)).rowcount
+        return removed
+
+    # -- embeddings -------------------------------------------------------------------------
+    def chunks_without_embedding(self, model: str) -> list[tuple[str, str, str]]:
+        rows = self._db.execute(
+            """SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id
+               WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model=? AND e.chunk_id=c.id)
+               ORDER BY c.rowid""",
+            (model,),
+        )
+        return rows.fetchall()
+
+    def put_embeddings(self, model: str, chunk_ids: Sequence[str], vectors: np.ndarray) -> None:
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(chunk_ids) != len(vecs):
+            raise StoreError(f"{len(chunk_ids)} chunk ids but {len(vecs)} vectors")
+        with self._tx():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+                [(cid, model, vecs[i].tobytes()) for i, cid in enumerate(chunk_ids)],
+            )
+
+    def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
+        rows = self._db.execute(
+            "SELECT chunk_id, vector FROM embeddings WHERE model=? ORDER BY chunk_id", (model,)
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), np.float32)
+        ids = [r[0] for r in rows]
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return ids, mat
+
+    # -- reading ----------------------------------------------------------------------------
+    def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
+        yield from self._db.execute(
+            "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id=c.doc_id ORDER BY c.id"
+        )
+
+    def citations(self, chunk_ids: Sequence[str]) -> dict[str, tuple[Citation, str]]:
+        out: dict[str, tuple[Citation, str]] = {}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"""SELECT c.id, c.doc_id, d.source, d.title, c.ordinal, c.start, c."end", c.text
+                    FROM chunks c JOIN documents d ON d.id=c.doc_id WHERE c.id IN ({','.join('?' * len(part))})"""
+            for cid, did, src, title, ordinal, start, end, text in self._db.execute(q, part):
+                out[cid] = (Citation(did, src, title, cid, ordinal, start, end), text)
+        return out
+
+    def version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        return int(row[0])
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+
+    def stats(self) -> StoreStats:
+        one = lambda q: self._db.execute(q).fetchone()[0]  # noqa: E731
+        return StoreStats(
+            files=one("SELECT COUNT(*) FROM files"),
+            documents=one("SELECT COUNT(*) FROM documents"),
+            chunks=one("SELECT COUNT(*) FROM chunks"),
+            embeddings=dict(self._db.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model").fetchall()),
+            languages=dict(self._db.execute("SELECT lang, COUNT(*) FROM chunks GROUP BY lang").fetchall()),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (which then propagates)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

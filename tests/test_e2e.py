@@ -1,0 +1,214 @@
+"""End to end on the bundled sample corpus, through the Python API and the CLI."""
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from banyan import Banyan
+from banyan.cli import app
+from banyan.errors import IndexMismatchError
+
+from conftest import HASH
+
+
+def test_index_and_search_with_citations(hash_index):
+    s = hash_index.stats()
+    assert s.files == 8 and s.documents == 8 and s.chunks >= 8
+    assert set(s.languages) == {"en", "zh"}
+    for mode in ("bm25", "dense", "hybrid"):
+        results = hash_index.search("Who founded Harrow & Vale Construction?", mode=mode, k=3)
+        assert results, mode
+        top = results[0]
+        assert top.rank == 1 and top.citation.title
+        doc_text = hash_index.store.citations([top.citation.chunk_id])[top.citation.chunk_id][1]
+        assert doc_text == top.text
+    assert hash_index.search("Who founded Harrow & Vale Construction?", mode="bm25")[0].citation.title \
+        == "Harrow & Vale Construction"
+    zh = hash_index.search("青石桥的设计者是谁", mode="bm25", k=2)
+    assert zh[0].citation.title in {"青石桥", "林文远"}
+
+
+def test_offsets_point_into_the_document(hash_index):
+    for r in hash_index.search("Lumen Bridge", k=5):
+        c = r.citation
+        [(doc_text,)] = hash_index.store._db.execute("SELECT text FROM documents WHERE id=?", (c.doc_id,))
+        assert doc_text[c.start:c.end] == r.text
+
+
+def test_reindex_is_a_no_op_and_changes_replace(tmp_path, sample_dir):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(sample_dir, corpus)
+    with Banyan(tmp_path / "idx", HASH) as bn:
+        first = bn.index([corpus])
+        assert first.documents_added == 8 and not first.failures
+        again = bn.index([corpus])
+        assert again.files_unchanged == 8 and again.documents_added == 0 and again.chunks_embedded == 0
+        (corpus / "thomas_harrow.md").write_text("# Thomas Harrow\n\nThomas Harrow was born in Dunmore.")
+        changed = bn.index([corpus])
+        assert (changed.documents_added, changed.documents_removed) == (1, 1)
+        assert bn.stats().documents == 8
+        assert "Dunmore" in bn.search("where was Thomas Harrow born", mode="bm25", k=1)[0].text
+        assert bn.remove(corpus / "thomas_harrow.md") == 1
+        assert bn.stats().documents == 7
+        assert all(r.citation.title != "Thomas Harrow" for r in bn.search("Thomas Harrow Dunmore", k=10))
+
+
+def test_bad_inputs_are_reported_and_the_rest_indexed(tmp_path):
+    from fpdf import FPDF
+
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "good.txt").write_text("A readable file about the Lumen Bridge.", encoding="utf-8")
+    (d / "empty.txt").write_bytes(b"")
+    (d / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (d / "latin1.md").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(0, 10, "truncated")
+    data = bytes(pdf.output())
+    (d / "truncated.pdf").write_bytes(data[: len(data) // 3])
+    line = "The quick brown fox jumps over the lazy dog near the old stone bridge. "
+    big = (line * (50 * 1024 * 1024 // len(line) + 1))[: 50 * 1024 * 1024]
+    (d / "big.txt").write_text(big, encoding="ascii")
+    with Banyan(tmp_path / "idx", HASH) as bn:
+        report = bn.index([d], embed=False)
+        assert {f.path.rsplit("/", 1)[1] for f in report.failures} == {
+            "empty.txt", "binary.txt", "latin1.md", "truncated.pdf"}
+        for f in report.failures:
+            assert "\n" not in str(f) and str(f).startswith(str(d))
+        assert report.documents_added == 2
+        assert bn.stats().chunks > 1000
+        assert bn.search("Lumen Bridge readable", mode="bm25", k=1)[0].citation.title == "good"
+
+
+def _consistent(db_path):
+    db = sqlite3.connect(db_path)
+    one = lambda q: db.execute(q).fetchone()[0]  # noqa: E731
+    assert one("PRAGMA integrity_check") == "ok"
+    assert one("SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)") == 0
+    assert one("SELECT COUNT(*) FROM documents WHERE id NOT IN (SELECT doc_id FROM chunks)") == 0
+    assert one("SELECT COUNT(*) FROM documents WHERE id NOT IN (SELECT doc_id FROM doc_sources)") == 0
+    assert one("SELECT COUNT(*) FROM embeddings WHERE chunk_id NOT IN (SELECT id FROM chunks)") == 0
+    counts = (one("SELECT COUNT(*) FROM documents"), one("SELECT COUNT(*) FROM chunks"))
+    db.close()
+    return counts
+
+
+def test_crash_midway_then_rerun_completes_without_duplicates(tmp_path, monkeypatch):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for i in range(40):
+        (corpus / f"doc{i:02d}.txt").write_text(f"Document number {i}. " * 200, encoding="utf-8")
+    with Banyan(tmp_path / "ref", HASH) as ref:
+        ref.index([corpus])
+        expected = (ref.stats().documents, ref.stats().chunks)
+
+    from banyan.store.sqlite import SQLiteStore
+
+    real = SQLiteStore.replace_file
+    calls = {"n": 0}
+
+    def crash_on_21st(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 21:
+            raise KeyboardInterrupt("simulated kill")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLiteStore, "replace_file", crash_on_21st)
+    bn = Banyan(tmp_path / "idx", HASH)
+    with pytest.raises(KeyboardInterrupt):
+        bn.index([corpus])
+    bn.close()
+    assert _consistent(tmp_path / "idx" / "banyan.sqlite")[0] == 20
+    monkeypatch.setattr(SQLiteStore, "replace_file", real)
+    with Banyan(tmp_path / "idx", HASH) as bn:
+        report = bn.index([corpus])
+        assert report.files_unchanged == 20 and report.documents_added == 20
+    assert _consistent(tmp_path / "idx" / "banyan.sqlite") == expected
+
+
+def test_sigkill_during_indexing_leaves_a_consistent_index(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for i in range(300):
+        (corpus / f"doc{i:03d}.txt").write_text(f"Passage {i} about bridges and rivers. " * 300, encoding="utf-8")
+    idx = tmp_path / "idx"
+    code = ("import sys; from banyan import Banyan; "
+            "Banyan(sys.argv[1], {'embedding': {'backend': 'hash'}}).index([sys.argv[2]])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(idx), str(corpus)])
+    db = idx / "banyan.sqlite"
+    deadline = time.monotonic() + 120
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=0.1) as con:
+                    n = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            except sqlite3.OperationalError:
+                n = 0
+            if n >= 30:
+                os.kill(proc.pid, signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.02)
+    proc.wait()
+    assert killed, "indexing finished before it could be killed"
+    docs, _ = _consistent(db)
+    assert 30 <= docs <= 300
+    with Banyan(idx, HASH) as bn:
+        bn.index([corpus])
+        assert bn.stats().documents == 300
+        assert len(bn.store.chunks_without_embedding(bn.embedder().name)) == 0
+    assert _consistent(db)[0] == 300
+
+
+def test_switching_embedder_is_detected(tmp_path, sample_dir):
+    with Banyan(tmp_path / "idx", HASH) as bn:
+        bn.index([sample_dir])
+    with Banyan(tmp_path / "idx", {"embedding": {"backend": "hash"}}) as bn:
+        bn.store.put_embeddings("hash:256", [], __import__("numpy").zeros((0, 256)))
+        assert bn.search("bridge", mode="dense")
+    toml = (tmp_path / "idx" / "banyan.toml").read_text()
+    assert 'backend = "hash"' in toml
+    with Banyan(tmp_path / "idx", {"embedding": {"backend": "hash"}}) as bn:
+        bn.store._db.execute("DELETE FROM embeddings WHERE rowid IN (SELECT rowid FROM embeddings LIMIT 1)")
+        bn.store._bump()
+        with pytest.raises(IndexMismatchError, match="banyan index"):
+            bn.search("bridge", mode="dense")
+
+
+runner = CliRunner()
+
+
+def test_cli_index_search_status(tmp_path, sample_dir, monkeypatch):
+    monkeypatch.setenv("BANYAN_EMBEDDING__BACKEND", "hash")
+    idx = str(tmp_path / "idx")
+    res = runner.invoke(app, ["index", str(sample_dir), "--index", idx])
+    assert res.exit_code == 0, res.output
+    assert "+8 documents" in res.output
+    res = runner.invoke(app, ["search", "Lumen Bridge designer", "--index", idx, "--json", "--k", "2"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert len(data["results"]) == 2
+    assert {"doc_id", "title", "chunk", "start", "end", "source"} <= set(data["results"][0]["citation"])
+    res = runner.invoke(app, ["status", "--index", idx, "--json"])
+    assert json.loads(res.stdout)["documents"] == 8
+    res = runner.invoke(app, ["search", "x", "--index", idx, "--mode", "nonsense"])
+    assert res.exit_code != 0
+
+
+def test_cli_quickstart(tmp_path, monkeypatch):
+    monkeypatch.setenv("BANYAN_EMBEDDING__BACKEND", "hash")
+    res = runner.invoke(app, ["quickstart", "--index", str(tmp_path / "q")])
+    assert res.exit_code == 0, res.output
+    assert "Thomas Harrow" in res.output and "林文远" in res.output

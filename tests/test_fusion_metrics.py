@@ -1,0 +1,41 @@
+import pytest
+
+from banyan.eval.metrics import dedupe, passage_recall
+from banyan.index.vectors import ExactVectorIndex, top_k
+from banyan.retrieve.fusion import rrf
+
+import numpy as np
+
+
+def test_rrf_scores_and_order():
+    hits = rrf({"bm25": ["a", "b", "c"], "dense": ["b", "d"]}, k=60)
+    assert [h.chunk_id for h in hits] == ["b", "a", "d", "c"]
+    assert hits[0].score == pytest.approx(1 / 62 + 1 / 61)
+    assert hits[0].routes == ("bm25", "dense")
+    assert hits[1].routes == ("bm25",)
+
+
+def test_rrf_ties_are_deterministic_and_weights_apply():
+    assert [h.chunk_id for h in rrf({"x": ["a"], "y": ["b"]})] == ["a", "b"]
+    assert [h.chunk_id for h in rrf({"x": ["a"], "y": ["b"]}, weights={"y": 2.0})] == ["b", "a"]
+
+
+def test_rrf_empty():
+    assert rrf({}) == [] and rrf({"x": []}) == []
+
+
+def test_passage_recall():
+    assert passage_recall(["A", "B", "A", "C"], ["A", "C"], 2) == 0.5
+    assert passage_recall(["A", "B", "A", "C"], ["A", "C"], 3) == 1.0
+    assert dedupe(["A", "B", "A"]) == ["A", "B"]
+    with pytest.raises(ValueError):
+        passage_recall(["A"], [], 2)
+
+
+def test_top_k_and_exact_vector_index():
+    scores = np.array([0.1, 0.9, 0.5, 0.9])
+    assert list(top_k(scores, 3)) == [1, 3, 2]
+    assert list(top_k(scores, 10)) == [1, 3, 2, 0]
+    idx = ExactVectorIndex(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert idx.search(np.array([0.0, 1.0]), 1) == [("b", 1.0)]
+    assert ExactVectorIndex([], np.zeros((0, 2))).search(np.array([1.0, 0.0]), 3) == []

@@ -1,0 +1,28 @@
+from banyan.index.bm25 import BM25Index
+from banyan.index.tokenize import tokenize
+
+
+def test_english_is_stemmed_without_stopwords():
+    assert tokenize("The bridges were designed by engineers") == ["bridg", "were", "design", "engin"]
+
+
+def test_chinese_is_segmented_by_jieba_and_punctuation_dropped():
+    toks = tokenize("青石桥由工程师林文远设计。")
+    assert "工程师" in toks and "设计" in toks and "。" not in toks
+
+
+def test_mixed_text_keeps_both():
+    toks = tokenize("临江市与 Eastport 结为友好城市")
+    assert "eastport" in toks and "结为" in toks
+
+
+def test_bm25_ranks_matching_chunk_first(tmp_path):
+    idx = BM25Index.build([("a", "the lumen bridge in eastport"), ("b", "a fishing village"),
+                           ("c", "青石桥 是 石拱桥")], 1.5, 0.75)
+    assert idx.search("Lumen bridges", 2)[0][0] == "a"
+    assert idx.search("石拱桥", 2)[0][0] == "c"
+    assert idx.search("zzzz unknown", 2) == []
+    idx.save(tmp_path / "bm", version=7)
+    assert BM25Index.load(tmp_path / "bm", version=8) is None
+    loaded = BM25Index.load(tmp_path / "bm", version=7)
+    assert loaded is not None and loaded.search("fishing", 1)[0][0] == "b"
