@@ -25,3 +25,32 @@ class EmbedderError(BanyanError):
 
 class IndexMismatchError(BanyanError):
     """The index was built with settings that conflict with the current ones."""
+
+
+class LLMError(BanyanError):
+    """An LLM call failed."""
+
+
+class LLMNotConfiguredError(LLMError):
+    """A feature needs an LLM and none is configured."""
+
+
+class LLMTransientError(LLMError):
+    """A failure worth retrying: timeout, rate limit (429), server error (5xx), dropped connection."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, kind: str = "transient") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.kind = kind
+
+
+class LLMFatalError(LLMError):
+    """A failure that retrying cannot fix (bad request, authentication, unknown model)."""
+
+
+class BudgetExceededError(LLMError):
+    """The configured token budget would be exceeded; completed work is cached, so rerun to resume."""
+
+
+class StructuredOutputError(LLMError):
+    """The model's reply could not be turned into valid JSON for the schema, even after repair and a re-ask."""

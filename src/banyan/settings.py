@@ -68,6 +68,45 @@ class RetrievalSettings(_Section):
     bm25_b: float = 0.75
 
 
+class Price(_Section):
+    """US dollars per million tokens."""
+
+    input: float = Field(0.0, ge=0)
+    output: float = Field(0.0, ge=0)
+
+
+class LLMSettings(_Section):
+    """The LLM behind extraction, decomposition and answers. Empty model = no LLM configured."""
+
+    model: str = Field("", description="model name for an OpenAI-compatible endpoint, or gguf:PATH")
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout_s: float = Field(60.0, gt=0, description="per-call timeout")
+    max_retries: int = Field(5, ge=0)
+    backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each time, with jitter")
+    backoff_max_s: float = Field(60.0, ge=0)
+    max_concurrency: int = Field(4, ge=1)
+    requests_per_minute: float = Field(0.0, ge=0, description="0 = unlimited")
+    tokens_per_minute: float = Field(0.0, ge=0, description="0 = unlimited")
+    budget_tokens: int = Field(0, ge=0, description="stop cleanly before this many tokens are spent; 0 = no budget")
+    context_window: int = Field(8192, ge=256, description="the model's context size in tokens")
+    max_output_tokens: int = Field(1024, ge=1)
+    temperature: float = Field(0.0, ge=0)
+    cache: bool = True
+    json_mode: Literal["object", "schema", "none"] = Field(
+        "object", description="how JSON is requested: response_format json_object (widest support), json_schema, or prompt only")
+    n_ctx: int = Field(4096, ge=256, description="context size for a local GGUF model")
+    prices: dict[str, Price] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": Price(input=0.15, output=0.60),
+            "gpt-4o": Price(input=2.50, output=10.0),
+            "gpt-4.1-mini": Price(input=0.40, output=1.60),
+            "deepseek-chat": Price(input=0.27, output=1.10),
+        },
+        description="price table; models not listed cost 0 (local models)",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting Banyan reads. Build with :func:`load_settings` to honour ``banyan.toml``."""
 
@@ -78,6 +117,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -116,7 +156,7 @@ def load_settings(index_dir: Path | str | None = None, overrides: dict[str, Any]
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        from_env = Settings().model_dump(exclude_defaults=True, mode="json")
+        from_env = _deep_merge(_llm_env_aliases(), Settings().model_dump(exclude_defaults=True, mode="json"))
         merged = _deep_merge(_deep_merge(file_values, from_env), overrides or {})
         if index_dir is not None:
             merged = _deep_merge(merged, {"index": {"dir": str(index_dir)}})
@@ -125,10 +165,30 @@ def load_settings(index_dir: Path | str | None = None, overrides: dict[str, Any]
         raise ConfigError(f"invalid settings: {exc}") from exc
 
 
+_LLM_ALIASES = {
+    "model": ("BANYAN_LLM_MODEL",),
+    "base_url": ("BANYAN_LLM_BASE_URL", "OPENAI_BASE_URL"),
+    "api_key": ("BANYAN_LLM_API_KEY", "OPENAI_API_KEY"),
+}
+
+
+def _llm_env_aliases() -> dict[str, Any]:
+    """The conventional LLM variables (BANYAN_LLM_MODEL, OPENAI_API_KEY, ...); first one set wins."""
+    import os
+
+    found = {}
+    for key, names in _LLM_ALIASES.items():
+        value = next((os.environ[n] for n in names if os.environ.get(n)), None)
+        if value is not None:
+            found[key] = value
+    return {"llm": found} if found else {}
+
+
 def settings_to_toml(settings: Settings) -> str:
     import tomli_w
 
     data = settings.model_dump(mode="json", exclude_none=True)
     data.pop("index", None)
     data.get("embedding", {}).pop("api_key", None)
+    data.get("llm", {}).pop("api_key", None)
     return tomli_w.dumps(data)

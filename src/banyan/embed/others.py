@@ -35,8 +35,9 @@ class SentenceTransformerEmbedder:
         path = Path(model) if model else bundled_minilm_dir()
         self._model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
-        self.dim = int(self._model.get_sentence_embedding_dimension())
-        self.name = f"st:{Path(str(path)).name}"
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.name = f"st:{'all-MiniLM-L6-v2' if model is None else Path(str(path)).name}"
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         vecs = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
@@ -80,7 +81,7 @@ class OpenAIEmbedder:
         try:
             import openai
         except ImportError as exc:
-            raise EmbedderError("backend 'openai' needs the openai package: pip install 'banyan-rag[openai]'") from exc
+            raise EmbedderError("backend 'openai' needs the openai package: pip install openai") from exc
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed")
         self.model = model
         self.batch_size = batch_size

@@ -11,14 +11,16 @@ from banyan.eval.bench import KS
 
 
 def print_bench(console: Console, result: dict[str, Any]) -> None:
+    if not console.is_terminal:  # files and pipes: wide enough that tables never wrap
+        console = Console(width=160, file=console.file, no_color=True)
     modes: dict[str, dict[str, float]] = result["modes"]
-    table = Table(title=f"passage recall (%), {result['n_questions']} questions "
-                        f"({result['n_gold_complete']} gold-complete)")
-    table.add_column("mode")
+    table = Table(title=f"passage recall (%), {result['n_questions']} questions; "
+                        f"gc = the {result['n_gold_complete']} gold-complete ones")
+    table.add_column("mode", no_wrap=True)
     for k in KS:
         table.add_column(f"R@{k}", justify="right")
     for k in KS:
-        table.add_column(f"complete R@{k}", justify="right")
+        table.add_column(f"gc R@{k}", justify="right")
     table.add_column("p50 ms", justify="right")
     table.add_column("p95 ms", justify="right")
     for mode, m in modes.items():
@@ -27,7 +29,7 @@ def print_bench(console: Console, result: dict[str, Any]) -> None:
                       f"{m['latency_ms_p50']:.1f}", f"{m['latency_ms_p95']:.1f}")
     if "compare" in result:
         c = result["compare"]
-        table.add_row(f"dense [{c['embedder']}]", *[f"{c['dense'][f'recall@{k}']:.1f}" for k in KS],
+        table.add_row(f"dense ({c['embedder']})", *[f"{c['dense'][f'recall@{k}']:.1f}" for k in KS],
                       *[f"{c['dense'].get(f'complete_recall@{k}', 0.0):.1f}" for k in KS],
                       f"{c['dense']['latency_ms_p50']:.1f}", f"{c['dense']['latency_ms_p95']:.1f}")
     console.print(table)
