@@ -8,6 +8,7 @@ from banyan import Banyan
 from banyan.cli import sample_corpus_dir
 
 HASH = {"embedding": {"backend": "hash"}}
+NO_GRAPH = {"embedding": {"backend": "hash"}, "graph": {"enabled": False}}
 
 
 @pytest.fixture(autouse=True)

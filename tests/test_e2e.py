@@ -11,7 +11,7 @@ from banyan import Banyan
 from banyan.cli import app
 from banyan.errors import IndexMismatchError
 
-from conftest import HASH
+from conftest import HASH, NO_GRAPH
 
 
 def test_index_and_search_with_citations(hash_index):
@@ -74,7 +74,7 @@ def test_bad_inputs_are_reported_and_the_rest_indexed(tmp_path):
     line = "The quick brown fox jumps over the lazy dog near the old stone bridge. "
     big = (line * (50 * 1024 * 1024 // len(line) + 1))[: 50 * 1024 * 1024]
     (d / "big.txt").write_text(big, encoding="ascii")
-    with Banyan(tmp_path / "idx", HASH) as bn:
+    with Banyan(tmp_path / "idx", NO_GRAPH) as bn:
         report = bn.index([d], embed=False)
         assert {f.path.rsplit("/", 1)[1] for f in report.failures} == {
             "empty.txt", "binary.txt", "latin1.md", "truncated.pdf"}
@@ -103,7 +103,7 @@ def test_crash_midway_then_rerun_completes_without_duplicates(tmp_path, monkeypa
     corpus.mkdir()
     for i in range(40):
         (corpus / f"doc{i:02d}.txt").write_text(f"Document number {i}. " * 200, encoding="utf-8")
-    with Banyan(tmp_path / "ref", HASH) as ref:
+    with Banyan(tmp_path / "ref", NO_GRAPH) as ref:
         ref.index([corpus])
         expected = (ref.stats().documents, ref.stats().chunks)
 
@@ -119,13 +119,13 @@ def test_crash_midway_then_rerun_completes_without_duplicates(tmp_path, monkeypa
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(SQLiteStore, "replace_file", crash_on_21st)
-    bn = Banyan(tmp_path / "idx", HASH)
+    bn = Banyan(tmp_path / "idx", NO_GRAPH)
     with pytest.raises(KeyboardInterrupt):
         bn.index([corpus])
     bn.close()
     assert _consistent(tmp_path / "idx" / "banyan.sqlite")[0] == 20
     monkeypatch.setattr(SQLiteStore, "replace_file", real)
-    with Banyan(tmp_path / "idx", HASH) as bn:
+    with Banyan(tmp_path / "idx", NO_GRAPH) as bn:
         report = bn.index([corpus])
         assert report.files_unchanged == 20 and report.documents_added == 20
     assert _consistent(tmp_path / "idx" / "banyan.sqlite") == expected

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from banyan.embed import Embedder, create_embedder
+from banyan.extract.schema import Schema, load_schema
 from banyan.errors import IndexMismatchError
 from banyan.index.bm25 import BM25Index
 from banyan.index.pipeline import NoProgress, Progress, build_bm25, embed_missing, ingest_files
+from banyan.graph.kg import KnowledgeGraph
 from banyan.index.vectors import ExactVectorIndex
+from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.retrieve import Retriever
 from banyan.settings import CONFIG_FILE, SearchMode, Settings, load_settings, settings_to_toml
 from banyan.store import SQLiteStore, StoreStats
@@ -34,7 +37,10 @@ class Banyan:
         self._vectors_version = -1
         self._bm25: BM25Index | None = None
         self._bm25_version = -1
-        self.retriever = Retriever(self.settings.retrieval, self.embedder, self.vectors, self.bm25)
+        self._schema: Schema | None = None
+        self._graph: GraphRetriever | None = None
+        self._graph_version = ""
+        self.retriever = Retriever(self.settings.retrieval, self.embedder, self.vectors, self.bm25, self.graph)
 
     # -- components, loaded lazily ----------------------------------------------------------
     def embedder(self) -> Embedder:
@@ -65,6 +71,21 @@ class Banyan:
             self._bm25_version = version
         return self._bm25
 
+    def graph(self) -> GraphRetriever:
+        """The knowledge graph and its routes, reloaded when the graph changed."""
+        version = self.store.resolved_version()
+        if version is None:
+            raise IndexMismatchError(
+                "graph modes need the knowledge graph, and this index has none: run `banyan index` with "
+                "graph.enabled = true (the default)"
+            )
+        if self._graph is None or self._graph_version != version:
+            emb = self.embedder()
+            kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
+            self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents)
+            self._graph_version = version
+        return self._graph
+
     # -- indexing ---------------------------------------------------------------------------
     def index(self, paths: Iterable[Path | str], *, progress: Progress | None = None,
               embed: bool = True) -> IndexReport:
@@ -75,7 +96,23 @@ class Banyan:
         ingest_files(self.store, paths, self.settings, report, progress)
         if embed:
             embed_missing(self.store, self.embedder(), self.settings.embedding.include_title, report, progress)
+        if self.settings.graph.enabled:
+            self.build_graph(report, progress)
         build_bm25(self.store, self.index_dir, self.settings, report)
+        return report
+
+    def schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = load_schema(self.settings.graph.schema_path)
+        return self._schema
+
+    def build_graph(self, report: IndexReport | None = None, progress: Progress | None = None) -> IndexReport:
+        """Extract entities and relations from new chunks (no LLM), then resolve entities."""
+        from banyan.graph.build import default_extractors, extract_missing, resolve_graph
+
+        report = report or IndexReport()
+        extract_missing(self.store, self.schema(), default_extractors(), report, progress or NoProgress())
+        resolve_graph(self.store, self.schema(), self.embedder(), self.settings.graph, report)
         return report
 
     def remove(self, path: Path | str) -> int:

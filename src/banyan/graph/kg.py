@@ -1,0 +1,89 @@
+"""The knowledge graph in memory: entities and chunks as nodes of one sparse graph.
+
+Node ids: entities are ``0 .. E-1`` and chunks ``E .. E+C-1``. Edges:
+- entity - chunk, one per mention (a chunk's topic entity counts ``TOPIC_WEIGHT`` times);
+- entity - entity, one per extracted triple (both directions);
+- chunk - chunk, between consecutive chunks of a document (the lexical layer), weight ``NEXT_WEIGHT``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from banyan.graph.ppr import transition
+from banyan.store.sqlite import SQLiteStore
+
+TOPIC_WEIGHT = 3.0
+NEXT_WEIGHT = 0.2
+
+
+@dataclass
+class KnowledgeGraph:
+    entity_ids: list[str]
+    names: list[str]
+    types: list[str]
+    entity_chunks: np.ndarray
+    """number of chunks that mention each entity"""
+    norm_index: dict[str, int]
+    chunk_ids: list[str]
+    adjacency: sp.csr_matrix
+    trans: sp.csr_matrix
+    entity_vectors: np.ndarray
+    pair_chunks: dict[tuple[int, int], set[str]] = field(default_factory=dict)
+    """chunks whose triples connect two entities (for path evidence)"""
+    entity_neighbors: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def n_entities(self) -> int:
+        return len(self.entity_ids)
+
+    def chunk_node(self, i: int) -> str:
+        return self.chunk_ids[i - self.n_entities]
+
+    @classmethod
+    def load(cls, store: SQLiteStore, vectors_model: str, dim: int) -> "KnowledgeGraph":
+        ents, keys = store.load_entities()
+        entity_ids = [e[0] for e in ents]
+        pos = {eid: i for i, eid in enumerate(entity_ids)}
+        norm_index = {norm: pos[eid] for (norm, _), eid in keys.items() if eid in pos}
+        order = store.chunk_order()
+        chunk_ids = [c for c, _, _ in order]
+        n_e, n_c = len(entity_ids), len(chunk_ids)
+        cpos = {c: n_e + i for i, c in enumerate(chunk_ids)}
+
+        weights: dict[tuple[int, int], float] = defaultdict(float)
+        for m in store.load_mentions():
+            e, c = norm_index.get(m.norm), cpos.get(m.chunk_id)
+            if e is not None and c is not None:
+                weights[(e, c)] += TOPIC_WEIGHT if m.topic else 1.0
+        pair_chunks: dict[tuple[int, int], set[str]] = defaultdict(set)
+        for t in store.load_triples():
+            a, b = norm_index.get(t.head), norm_index.get(t.tail)
+            if a is None or b is None or a == b:
+                continue
+            weights[(min(a, b), max(a, b))] += 1.0
+            pair_chunks[(min(a, b), max(a, b))].add(t.chunk_id)
+        for (c1, d1, o1), (c2, d2, o2) in zip(order, order[1:]):
+            if d1 == d2:
+                weights[(cpos[c1], cpos[c2])] += NEXT_WEIGHT
+        n = n_e + n_c
+        if weights:
+            rows, cols = np.array(list(weights)).T
+            vals = np.fromiter(weights.values(), dtype=np.float64)
+            upper = sp.coo_matrix((vals, (rows, cols)), shape=(n, n))
+            adjacency = (upper + upper.T).tocsr()
+        else:
+            adjacency = sp.csr_matrix((n, n))
+        ent_chunk = adjacency[:n_e, n_e:]
+        counts = np.asarray((ent_chunk > 0).sum(axis=1)).ravel() if n_e else np.zeros(0)
+        ee = adjacency[:n_e, :n_e].tocsr()
+        neighbors = [ee.indices[ee.indptr[i] : ee.indptr[i + 1]] for i in range(n_e)]
+        names = [e[1] for e in ents]
+        have = store.text_vectors(vectors_model, names)
+        vecs = np.stack([have.get(nm, np.zeros(dim, np.float32)) for nm in names]) if names else np.zeros((0, dim))
+        return cls(entity_ids, names, [e[2] for e in ents], counts, norm_index, chunk_ids, adjacency,
+                   transition(adjacency), vecs.astype(np.float32), dict(pair_chunks), neighbors)

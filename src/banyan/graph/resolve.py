@@ -1,0 +1,208 @@
+"""Entity resolution: group mentions into entities. Pure functions; every merge is recorded.
+
+0. A document's title is an alias of the entity its first chunk is about (rule ``title``).
+1. Mentions with the same normalized name are one entity, typed by majority vote (a typed vote
+   beats 'other'): "Lothair II" and "Lothair Ii" both normalize to "lothair ii".
+2. Names that differ only by accents are merged (rule ``accent``).
+3. An all-caps acronym merges with the one multi-word name of a compatible type whose initials
+   it spells (rule ``acronym``): "BBC" / "British Broadcasting Corporation".
+4. Names whose embeddings are closer than a threshold merge (rule ``embedding``), only when they
+   share a word, carry the same numbers and roman numerals ("Lothair I" never joins "Lothair II"),
+   and their types are compatible. Pairs the user kept apart never merge.
+Types are compatible when equal or when one of them is 'other'; nothing merges across two real types.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from banyan.extract.base import Mention
+from banyan.extract.schema import OTHER
+from banyan.types import content_id
+
+_NUMERAL = re.compile(r"^(?:\d+|[ivxlcdm]+)$")
+# Words that tell two otherwise similar names apart: they must agree for an embedding merge.
+_DISTINGUISHING = frozenset({"jr", "sr", "junior", "senior", "elder", "younger", "north", "south", "east", "west",
+                             "northern", "southern", "eastern", "western", "new", "old", "upper", "lower", "great"})
+_STOP = frozenset({"of", "the", "and", "a", "an", "de", "la", "le", "von", "van", "for", "in", "on"})
+
+
+@dataclass
+class NameGroup:
+    """All mentions sharing one normalized name."""
+
+    norm: str
+    types: Counter[str] = field(default_factory=Counter)
+    surfaces: Counter[str] = field(default_factory=Counter)
+    chunks: set[str] = field(default_factory=set)
+
+    @property
+    def type(self) -> str:
+        typed = [(n, t) for t, n in self.types.items() if t != OTHER]
+        return max(typed, key=lambda x: (x[0], x[1]))[1] if typed else OTHER
+
+    @property
+    def name(self) -> str:
+        return max(self.surfaces.items(), key=lambda x: (x[1], len(x[0]), x[0]))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    id: str
+    name: str
+    type: str
+    norms: tuple[str, ...]
+    n_chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    entity_id: str
+    member: str
+    rule: str
+    score: float
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or a == OTHER or b == OTHER
+
+
+def strip_accents(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+def acronym_of(norm: str) -> str:
+    return "".join(w[0] for w in norm.split() if w not in _STOP)
+
+
+def numerals(norm: str) -> frozenset[str]:
+    """Numbers, roman numerals and distinguishing words (jr, south, ...): merging needs them equal."""
+    return frozenset(w for w in norm.split() if _NUMERAL.match(w) or w in _DISTINGUISHING)
+
+
+def group_mentions(mentions: Sequence[Mention]) -> dict[str, NameGroup]:
+    groups: dict[str, NameGroup] = {}
+    for m in mentions:
+        g = groups.setdefault(m.norm, NameGroup(m.norm))
+        g.types[m.type] += 1
+        g.surfaces[m.surface] += 1
+        g.chunks.add(m.chunk_id)
+    return groups
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def candidate_pairs(groups: dict[str, NameGroup], max_block: int = 50) -> list[tuple[str, str]]:
+    """Pairs of names sharing a content word, blocked by that word (skipping very common words)."""
+    by_word: dict[str, list[str]] = defaultdict(list)
+    for norm in groups:
+        for w in set(norm.split()) - _STOP:
+            if not _NUMERAL.match(w) and len(w) > 1:
+                by_word[w].append(norm)
+    pairs: set[tuple[str, str]] = set()
+    for names in by_word.values():
+        if len(names) < 2 or len(names) > max_block:
+            continue
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                pairs.add((min(a, b), max(a, b)))
+    return sorted(pairs)
+
+
+def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray] | None = None,
+            threshold: float = 0.93, keep_apart: set[tuple[str, str]] | None = None) -> tuple[list[Entity], list[Merge]]:
+    """Entities and the merges that formed them. ``embed`` maps names to unit vectors (optional)."""
+    groups = group_mentions(mentions)
+    apart = keep_apart or set()
+    uf = _UnionFind()
+    why: dict[str, tuple[str, float]] = {}
+
+    def merge(a: str, b: str, rule: str, score: float) -> None:
+        if (min(a, b), max(a, b)) in apart or not compatible(_type(a), _type(b)):
+            return
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            return
+        uf.union(a, b)
+        why.setdefault(a, (rule, score))
+        why.setdefault(b, (rule, score))
+
+    def _type(norm: str) -> str:
+        return groups[norm].type
+
+    # document titles: an alias (start == -1) joins the topic mention of its chunk
+    topics = {m.chunk_id: m.norm for m in mentions if m.topic and m.start >= 0}
+    for m in mentions:
+        if m.start < 0 and m.chunk_id in topics and topics[m.chunk_id] != m.norm:
+            merge(topics[m.chunk_id], m.norm, "title", 1.0)
+    # accents
+    by_plain: dict[str, list[str]] = defaultdict(list)
+    for norm in groups:
+        by_plain[strip_accents(norm)].append(norm)
+    for names in by_plain.values():
+        for other in names[1:]:
+            merge(names[0], other, "accent", 1.0)
+    # acronyms
+    expansions: dict[str, list[str]] = defaultdict(list)
+    for norm in groups:
+        if len(norm.split()) >= 2:
+            expansions[acronym_of(norm)].append(norm)
+    for norm, g in groups.items():
+        if " " in norm or not 2 <= len(norm) <= 6 or not any(s.isupper() for s in g.surfaces):
+            continue
+        cands = [e for e in expansions.get(norm, []) if compatible(g.type, groups[e].type)]
+        if len(cands) == 1:
+            merge(cands[0], norm, "acronym", 1.0)
+    # embeddings
+    if embed is not None:
+        pairs = [(a, b) for a, b in candidate_pairs(groups) if numerals(a) == numerals(b)
+                 and compatible(groups[a].type, groups[b].type)]
+        if pairs:
+            names = sorted({n for p in pairs for n in p})
+            pos = {n: i for i, n in enumerate(names)}
+            vecs = embed([groups[n].name for n in names])
+            ia = np.array([pos[a] for a, _ in pairs])
+            ib = np.array([pos[b] for _, b in pairs])
+            scores = np.einsum("ij,ij->i", vecs[ia], vecs[ib])
+            for k in np.flatnonzero(scores >= threshold):
+                merge(pairs[k][0], pairs[k][1], "embedding", float(scores[k]))
+
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for norm in groups:
+        clusters[uf.find(norm)].append(norm)
+    entities: list[Entity] = []
+    merges: list[Merge] = []
+    for norms in clusters.values():
+        norms.sort(key=lambda n: (-len(groups[n].chunks), n))
+        typed = [groups[n].type for n in norms if groups[n].type != OTHER]
+        kind = Counter(typed).most_common(1)[0][0] if typed else OTHER
+        head = groups[norms[0]]
+        eid = content_id(kind, head.norm)
+        chunks = set().union(*(groups[n].chunks for n in norms))
+        entities.append(Entity(eid, head.name, kind, tuple(norms), len(chunks)))
+        for n in norms[1:]:
+            rule, score = why.get(n, ("cluster", 1.0))
+            merges.append(Merge(eid, n, rule, score))
+    entities.sort(key=lambda e: e.id)
+    return entities, merges

@@ -1,0 +1,147 @@
+"""Graph retrieval routes: entity linking, entity, personalized PageRank and path routes.
+
+Linking: every n-gram of the normalized query that names a known entity links to it exactly;
+mentions found by the extractor in the query also link by embedding similarity of names.
+PPR then walks the entity-chunk graph from the linked entities (weighted by specificity, so a
+rare entity counts more than one named in hundreds of chunks) and from the best passages of
+the hybrid route, and ranks chunks by where the walk settles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from banyan.extract.base import normalize_name
+from banyan.graph.kg import KnowledgeGraph
+from banyan.graph.ppr import bounded_paths, personalized_pagerank
+from banyan.index.vectors import top_k
+from banyan.ingest.lang import detect_lang
+from banyan.settings import GraphSettings
+from banyan.types import Hit
+
+MAX_NGRAM = 6
+_TOKEN = re.compile(r"[\u3400-\u9fff]+|\w+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_QUERY_STOP = frozenset({"the", "a", "an", "of", "who", "what", "when", "where", "which", "is", "was", "did", "does",
+                         "do", "in", "on", "and", "or", "to", "for", "by", "with", "from", "that", "this", "film", "how", "why",
+                         "whose", "whom", "are", "were", "has", "have", "had", "both", "same", "later", "earlier",
+                         "song", "born", "died", "director", "father", "mother", "same", "country", "first", "place"})
+
+
+def _named(tokens: list[str], i: int, n: int) -> bool:
+    """Whether query tokens i..i+n look like a name: a capitalized word (not just the question's
+    first word), a number, or CJK text. Stops "die" or "birth" linking to entities so named."""
+    for j in range(i, i + n):
+        t = tokens[j]
+        if _CJK.search(t) or t[0].isdigit() or (t[0].isupper() and (j > 0 or n > 1)):
+            return True
+    return False
+
+
+def _query_tokens(query: str) -> list[str]:
+    tokens: list[str] = []
+    for t in _TOKEN.findall(query):
+        if _CJK.match(t):
+            from banyan.index.tokenize import _jieba
+
+            tokens.extend(_jieba().lcut(t))
+        else:
+            tokens.append(t)
+    return tokens
+
+
+def exact_links(query: str, norm_index: dict[str, int]) -> dict[int, float]:
+    """Entities named by n-grams of the query; a match inside a longer match is dropped."""
+    tokens = _query_tokens(query)
+    words = [normalize_name(t) for t in tokens]
+    found: list[tuple[int, int, int]] = []  # (start, end, entity)
+    for n in range(min(MAX_NGRAM, len(words)), 0, -1):
+        for i in range(len(words) - n + 1):
+            gram = " ".join(w for w in words[i : i + n] if w)
+            if len(gram) < 2 or all(w in _QUERY_STOP for w in gram.split()) or not _named(tokens, i, n):
+                continue
+            e = norm_index.get(gram)
+            if e is not None and not any(s <= i and i + n <= t for s, t, _ in found):
+                found.append((i, i + n, e))
+    return {e: 1.0 for _, _, e in found}
+
+
+def query_mentions(query: str) -> list[str]:
+    """Entity-like spans of the query, by the same NLP the extractor uses."""
+    if detect_lang(query) == "zh":
+        from banyan.extract.chinese import _posseg
+
+        return [w for w, f in _posseg().cut(query) if f in ("nr", "ns", "nt", "nz", "nrt", "nrfg") and len(w) > 1]
+    from banyan.extract.english import _sentence_mentions, load_spacy
+    from banyan.extract.schema import load_schema
+
+    doc = load_spacy()(query)
+    schema = load_schema()
+    return [doc[s:e].text for sent in doc.sents for s, e, _ in _sentence_mentions(sent, schema)]
+
+
+@dataclass
+class GraphRetriever:
+    kg: KnowledgeGraph
+    cfg: GraphSettings
+    embed_texts: Callable[[list[str]], np.ndarray]
+    mentions: Callable[[str], list[str]] = query_mentions
+
+    def link(self, query: str) -> dict[int, float]:
+        links = exact_links(query, self.kg.norm_index)
+        spans = [m for m in self.mentions(query) if normalize_name(m) not in self.kg.norm_index]
+        if spans and self.kg.n_entities:
+            sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
+            for row in sims:
+                best = int(row.argmax())
+                if row[best] >= self.cfg.link_threshold:
+                    links[best] = max(links.get(best, 0.0), float(row[best]))
+        return links
+
+    def entity_route(self, links: dict[int, float], k: int) -> list[Hit]:
+        """Chunks that mention the linked entities, by mention weight x entity specificity."""
+        if not links:
+            return []
+        n_e = self.kg.n_entities
+        scores = np.zeros(len(self.kg.chunk_ids))
+        for e, s in links.items():
+            row = self.kg.adjacency[e, n_e:]
+            scores[row.indices] += s * row.data / max(1.0, float(self.kg.entity_chunks[e]))
+        return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("entity",)) for i in top_k(scores, k) if scores[i] > 0]
+
+    def ppr_route(self, links: dict[int, float], passages: Sequence[Hit], k: int) -> list[Hit]:
+        n_e = self.kg.n_entities
+        seeds = np.zeros(n_e + len(self.kg.chunk_ids))
+        for e, s in links.items():
+            seeds[e] = s / max(1.0, float(self.kg.entity_chunks[e]))
+        if seeds.sum() > 0:
+            seeds /= seeds.sum()
+        index = {c: n_e + i for i, c in enumerate(self.kg.chunk_ids)}
+        top = passages[: self.cfg.seed_passages]
+        total = sum(h.score for h in top) or 1.0
+        weight = self.cfg.passage_seed_weight if links else 1.0
+        for h in top:
+            if h.chunk_id in index:
+                seeds[index[h.chunk_id]] += weight * h.score / total
+        if seeds.sum() <= 0:
+            return []
+        scores = personalized_pagerank(self.kg.trans, seeds, self.cfg.ppr_damping)[n_e:]
+        return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
+
+    def path_route(self, links: dict[int, float], k: int) -> list[Hit]:
+        """Chunks whose triples lie on short paths between linked entities."""
+        ents = sorted(links)
+        if len(ents) < 2:
+            return []
+        paths = bounded_paths(self.kg.entity_neighbors, ents, set(ents), self.cfg.path_hops)
+        scores: dict[str, float] = {}
+        for path in paths:
+            for a, b in zip(path, path[1:]):
+                for c in self.kg.pair_chunks.get((min(a, b), max(a, b)), ()):
+                    scores[c] = scores.get(c, 0.0) + 1.0 / len(path)
+        ranked = sorted(scores.items(), key=lambda x: -x[1])[:k]
+        return [Hit(c, s, ("path",)) for c, s in ranked]
