@@ -123,11 +123,13 @@ class Banyan:
         """Pin the settings an index was built with, so later commands use the same embedder."""
         path = self.index_dir / CONFIG_FILE
         if not path.exists():
-            path.write_text(
+            tmp = path.with_suffix(".toml.tmp")
+            tmp.write_text(
                 "# Settings this index was built with. Edit with care: changing the embedder means\n"
                 "# re-embedding every chunk (`banyan index` does it).\n" + settings_to_toml(self.settings),
                 encoding="utf-8",
             )
+            tmp.replace(path)  # atomic: a killed run never leaves half a config behind
 
     # -- searching --------------------------------------------------------------------------
     def search(self, query: str, mode: SearchMode | None = None, k: int | None = None) -> list[SearchResult]:
