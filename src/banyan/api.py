@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+import numpy as np
 from pathlib import Path
 from typing import Any
 
 from banyan.embed import Embedder, create_embedder
-from banyan.extract.schema import Schema, load_schema
+from banyan.extract.schema import RELATED, Schema, load_schema
+from banyan.graph.build import cached_embed
 from banyan.errors import IndexMismatchError
 from banyan.index.bm25 import BM25Index
 from banyan.index.pipeline import NoProgress, Progress, build_bm25, embed_missing, ingest_files
@@ -82,9 +85,15 @@ class Banyan:
         if self._graph is None or self._graph_version != version:
             emb = self.embedder()
             kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
-            self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents)
+            kinds = [r for r in self.schema().relation_types if r.name != RELATED]
+            rel_vecs = cached_embed(self.store, emb)([f"{r.name.replace('_', ' ')}: {r.description}" for r in kinds])
+            self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents, self._score_chunks,
+                                         [r.name for r in kinds], rel_vecs)
             self._graph_version = version
         return self._graph
+
+    def _score_chunks(self, query: str, chunk_ids: list[str]) -> np.ndarray:
+        return self.vectors().scores(self.embedder().embed_query(query), chunk_ids)
 
     # -- indexing ---------------------------------------------------------------------------
     def index(self, paths: Iterable[Path | str], *, progress: Progress | None = None,

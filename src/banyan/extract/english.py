@@ -85,6 +85,23 @@ def _quoted_titles(sent: Any, work_type: str) -> dict[tuple[int, int], str]:
     return out
 
 
+def _title_case_subjects(sent: Any) -> list[tuple[int, int]]:
+    """A subject written in Title Case is one name, even when the tagger calls its words nouns:
+    "Student of the Year is a 2012 film", "Fat Man and Little Boy is a film"."""
+    out = []
+    for tok in sent:
+        if tok.dep_ not in SUBJ_DEPS or tok.pos_ not in ("PROPN", "NOUN"):
+            continue
+        left, right = tok.left_edge.i, tok.right_edge.i + 1
+        words = sent.doc[left:right]
+        if right - left < 2 or right - left > 10:
+            continue
+        if all(t.text[:1].isupper() or t.is_digit or t.lower_ in CONNECTORS or t.lower_ == "and" for t in words) \
+                and words[-1].text[:1].isupper():
+            out.append((left, right))
+    return out
+
+
 def _sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
     """(start token, end token, type) of entity mentions in one sentence, non-overlapping."""
     ents = [e for e in sent.ents if e.label_ not in VALUE_LABELS]
@@ -93,6 +110,9 @@ def _sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
     typed = {(e.start, e.end): schema.entity_type_for_ner(e.label_) or OTHER for e in ents}
     work = schema.entity_type_for_ner("WORK_OF_ART") or OTHER
     typed.update(_quoted_titles(sent, work))
+    for span in _title_case_subjects(sent):
+        inner = [t for (a, b), t in typed.items() if span[0] <= a and b <= span[1]]
+        typed.setdefault(span, inner[0] if inner else OTHER)
     candidates = list(typed) + _propn_spans(sent, blocked)
     candidates.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
     taken: set[int] = set()
@@ -199,7 +219,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
 class SpacyExtractor:
     """The English NLP extractor (spaCy ``en_core_web_sm``)."""
 
-    name = "spacy-en-v3"
+    name = "spacy-en-v4"
 
     def __init__(self, n_process: int = 0, batch_size: int = 64) -> None:
         self.n_process = n_process

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from banyan.extract.schema import RELATED
 from banyan.graph.ppr import transition
 from banyan.store.sqlite import SQLiteStore
 
@@ -36,6 +37,10 @@ class KnowledgeGraph:
     pair_chunks: dict[tuple[int, int], set[str]] = field(default_factory=dict)
     """chunks whose triples connect two entities (for path evidence)"""
     entity_neighbors: list[np.ndarray] = field(default_factory=list)
+    home: dict[int, list[int]] = field(default_factory=dict)
+    """entity -> the chunk nodes it is the topic of (what the entity's own document says about it)"""
+    typed: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    """entity-entity edges per relation type (symmetric, full node space), for query-aware walks"""
 
     @property
     def n_entities(self) -> int:
@@ -56,28 +61,30 @@ class KnowledgeGraph:
         cpos = {c: n_e + i for i, c in enumerate(chunk_ids)}
 
         weights: dict[tuple[int, int], float] = defaultdict(float)
+        home: dict[int, list[int]] = defaultdict(list)
         for m in store.load_mentions():
             e, c = norm_index.get(m.norm), cpos.get(m.chunk_id)
             if e is not None and c is not None:
                 weights[(e, c)] += TOPIC_WEIGHT if m.topic else 1.0
+                if m.topic and c not in home[e]:
+                    home[e].append(c)
         pair_chunks: dict[tuple[int, int], set[str]] = defaultdict(set)
+        typed_pairs: dict[str, dict[tuple[int, int], float]] = defaultdict(lambda: defaultdict(float))
         for t in store.load_triples():
             a, b = norm_index.get(t.head), norm_index.get(t.tail)
             if a is None or b is None or a == b:
                 continue
-            weights[(min(a, b), max(a, b))] += 1.0
-            pair_chunks[(min(a, b), max(a, b))].add(t.chunk_id)
+            key = (min(a, b), max(a, b))
+            weights[key] += 1.0
+            pair_chunks[key].add(t.chunk_id)
+            if t.type != RELATED:
+                typed_pairs[t.type][key] += 1.0
         for (c1, d1, o1), (c2, d2, o2) in zip(order, order[1:]):
             if d1 == d2:
                 weights[(cpos[c1], cpos[c2])] += NEXT_WEIGHT
         n = n_e + n_c
-        if weights:
-            rows, cols = np.array(list(weights)).T
-            vals = np.fromiter(weights.values(), dtype=np.float64)
-            upper = sp.coo_matrix((vals, (rows, cols)), shape=(n, n))
-            adjacency = (upper + upper.T).tocsr()
-        else:
-            adjacency = sp.csr_matrix((n, n))
+        adjacency = _symmetric(weights, n)
+        typed = {kind: _symmetric(pairs, n) for kind, pairs in typed_pairs.items()}
         ent_chunk = adjacency[:n_e, n_e:]
         counts = np.asarray((ent_chunk > 0).sum(axis=1)).ravel() if n_e else np.zeros(0)
         ee = adjacency[:n_e, :n_e].tocsr()
@@ -86,4 +93,13 @@ class KnowledgeGraph:
         have = store.text_vectors(vectors_model, names)
         vecs = np.stack([have.get(nm, np.zeros(dim, np.float32)) for nm in names]) if names else np.zeros((0, dim))
         return cls(entity_ids, names, [e[2] for e in ents], counts, norm_index, chunk_ids, adjacency,
-                   transition(adjacency), vecs.astype(np.float32), dict(pair_chunks), neighbors)
+                   transition(adjacency), vecs.astype(np.float32), dict(pair_chunks), neighbors, dict(home), typed)
+
+
+def _symmetric(weights: dict[tuple[int, int], float], n: int) -> sp.csr_matrix:
+    if not weights:
+        return sp.csr_matrix((n, n))
+    rows, cols = np.array(list(weights)).T
+    vals = np.fromiter(weights.values(), dtype=np.float64)
+    upper = sp.coo_matrix((vals, (rows, cols)), shape=(n, n))
+    return (upper + upper.T).tocsr()

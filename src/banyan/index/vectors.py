@@ -28,6 +28,18 @@ class ExactVectorIndex:
         self.ids = ids
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
 
+    def scores(self, query: np.ndarray, ids: list[str]) -> np.ndarray:
+        """Cosine of ``query`` with the given chunks (0 for chunks without a vector)."""
+        if not hasattr(self, "_pos"):
+            self._pos = {cid: i for i, cid in enumerate(self.ids)}
+        rows = [self._pos.get(c, -1) for c in ids]
+        q = np.asarray(query, dtype=np.float32)
+        out = np.zeros(len(ids), np.float32)
+        valid = [i for i, r in enumerate(rows) if r >= 0]
+        if valid:
+            out[valid] = self.matrix[[rows[i] for i in valid]] @ q
+        return out
+
     def __len__(self) -> int:
         return len(self.ids)
 

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from banyan.extract.base import normalize_name
 from banyan.graph.kg import KnowledgeGraph
-from banyan.graph.ppr import bounded_paths, personalized_pagerank
+from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.index.vectors import top_k
 from banyan.ingest.lang import detect_lang
 from banyan.settings import GraphSettings
 from banyan.types import Hit
 
 MAX_NGRAM = 6
+RELATION_FLOOR = 0.2
 _TOKEN = re.compile(r"[\u3400-\u9fff]+|\w+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _QUERY_STOP = frozenset({"the", "a", "an", "of", "who", "what", "when", "where", "which", "is", "was", "did", "does",
@@ -89,7 +91,28 @@ class GraphRetriever:
     kg: KnowledgeGraph
     cfg: GraphSettings
     embed_texts: Callable[[list[str]], np.ndarray]
+    score_chunks: Callable[[str, list[str]], np.ndarray] | None = None
+    """dense similarity of the query to given chunks (for ranking bridge candidates)"""
+    relation_types: list[str] = field(default_factory=list)
+    relation_vectors: np.ndarray | None = None
     mentions: Callable[[str], list[str]] = query_mentions
+
+    def relation_weights(self, query: str) -> dict[str, float]:
+        """How strongly the query asks about each relation type (cosine above a floor)."""
+        if self.relation_vectors is None or not self.relation_types:
+            return {}
+        sims = self.relation_vectors @ self.embed_texts([query])[0]
+        return {t: float(s - RELATION_FLOOR) for t, s in zip(self.relation_types, sims) if s > RELATION_FLOOR}
+
+    def transition_for(self, query: str) -> sp.csr_matrix:
+        """The walk's transitions, with edges of the relation types the query asks about boosted."""
+        weights = {t: w for t, w in self.relation_weights(query).items() if t in self.kg.typed}
+        if not weights or self.cfg.relation_boost <= 0:
+            return self.kg.trans
+        adj = self.kg.adjacency.copy()
+        for t, w in weights.items():
+            adj = adj + (self.cfg.relation_boost * w) * self.kg.typed[t]
+        return transition(adj.tocsr())
 
     def link(self, query: str) -> dict[int, float]:
         links = exact_links(query, self.kg.norm_index)
@@ -113,7 +136,7 @@ class GraphRetriever:
             scores[row.indices] += s * row.data / max(1.0, float(self.kg.entity_chunks[e]))
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("entity",)) for i in top_k(scores, k) if scores[i] > 0]
 
-    def ppr_route(self, links: dict[int, float], passages: Sequence[Hit], k: int) -> list[Hit]:
+    def ppr_route(self, links: dict[int, float], passages: Sequence[Hit], k: int, query: str = "") -> list[Hit]:
         n_e = self.kg.n_entities
         seeds = np.zeros(n_e + len(self.kg.chunk_ids))
         for e, s in links.items():
@@ -129,8 +152,35 @@ class GraphRetriever:
                 seeds[index[h.chunk_id]] += weight * h.score / total
         if seeds.sum() <= 0:
             return []
-        scores = personalized_pagerank(self.kg.trans, seeds, self.cfg.ppr_damping)[n_e:]
+        trans = self.transition_for(query) if query else self.kg.trans
+        scores = personalized_pagerank(trans, seeds, self.cfg.ppr_damping)[n_e:]
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
+
+    def home_route(self, links: dict[int, float], ranked: Sequence[Hit]) -> list[Hit]:
+        """The linked entities' own chunks, in the order of ``ranked`` (the question names them)."""
+        first = {self.kg.chunk_node(c) for e in links for c in self.kg.home.get(e, [])}
+        return [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in first]
+
+    def bridge_route(self, query: str, links: dict[int, float], k: int) -> list[Hit]:
+        """Two hops through documents: the linked entities' own chunks -> the entities those chunks
+        mention -> those entities' own chunks, ranked by dense similarity to the query. This is how
+        "the director of film X" reaches the director's page though the question never names him."""
+        if not links or self.score_chunks is None:
+            return []
+        n_e = self.kg.n_entities
+        first = {c for e in links for c in self.kg.home.get(e, [])}
+        cands: set[int] = set()
+        for c1 in first:
+            row = self.kg.adjacency[c1, :n_e]
+            for e2 in row.indices:
+                cands.update(self.kg.home.get(int(e2), []))
+        cands -= first
+        if not cands:
+            return []
+        order = sorted(cands)
+        ids = [self.kg.chunk_node(c) for c in order]
+        scores = self.score_chunks(query, ids)
+        return [Hit(ids[i], float(scores[i]), ("bridge",)) for i in top_k(scores, k)]
 
     def path_route(self, links: dict[int, float], k: int) -> list[Hit]:
         """Chunks whose triples lie on short paths between linked entities."""

@@ -16,6 +16,11 @@ from banyan.settings import RetrievalSettings, SearchMode
 from banyan.types import Hit
 
 log = logging.getLogger(__name__)
+# graph: PPR, plus the chunks of the entities the question names, plus two-hop bridge chunks
+GRAPH_WEIGHTS = {"ppr": 1.0, "bridge": 0.5, "home": 1.0}
+HOME_LIMIT = 4
+# hybrid+graph: the graph fusion above, with the baseline and the other graph routes as minor voices
+ALL_WEIGHTS = {**GRAPH_WEIGHTS, "bm25": 0.3, "dense": 0.3, "entity": 0.3, "path": 0.3}
 MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid", "graph", "hybrid+graph")
 
 
@@ -57,11 +62,16 @@ class Retriever:
         if mode in ("graph", "hybrid+graph"):
             g = self.graph()
             links = g.link(query)
-            ppr = g.ppr_route(links, rrf(routes, k=self.cfg.rrf_k), n)
+            ppr = g.ppr_route(links, rrf(routes, k=self.cfg.rrf_k), n, query)
+            bridge = g.bridge_route(query, links, n)
+            home = g.home_route(links, ppr)
             if mode == "graph":
-                return ppr[:k]
+                return rrf({"ppr": [h.chunk_id for h in ppr], "bridge": [h.chunk_id for h in bridge],
+                            "home": [h.chunk_id for h in home][:HOME_LIMIT]}, k=self.cfg.rrf_k, weights=GRAPH_WEIGHTS)[:k]
             routes["ppr"] = [h.chunk_id for h in ppr]
+            routes["bridge"] = [h.chunk_id for h in bridge]
+            routes["home"] = [h.chunk_id for h in home][:HOME_LIMIT]
             routes["entity"] = [h.chunk_id for h in g.entity_route(links, n)]
             routes["path"] = [h.chunk_id for h in g.path_route(links, n)]
-            return rrf(routes, k=self.cfg.rrf_k)[:k]
+            return rrf(routes, k=self.cfg.rrf_k, weights=ALL_WEIGHTS)[:k]
         raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
