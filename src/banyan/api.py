@@ -43,7 +43,8 @@ class Banyan:
         self._schema: Schema | None = None
         self._graph: GraphRetriever | None = None
         self._graph_version = ""
-        self.retriever = Retriever(self.settings.retrieval, self.embedder, self.vectors, self.bm25, self.graph)
+        self.retriever = Retriever(self.settings.retrieval, self.embedder, self.vectors, self.bm25, self.graph,
+                                   lambda: self.store.resolved_version() is not None)
 
     # -- components, loaded lazily ----------------------------------------------------------
     def embedder(self) -> Embedder:

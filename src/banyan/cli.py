@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -23,6 +24,8 @@ from banyan.types import IndexReport, SearchResult
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Banyan: GraphRAG for English and Chinese.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print every figure next to same-run baselines.")
 app.add_typer(bench_app, name="bench")
+graph_app = typer.Typer(no_args_is_help=True, help="The knowledge graph: statistics, entities, export.")
+app.add_typer(graph_app, name="graph")
 llm_app = typer.Typer(no_args_is_help=True, help="The LLM connection: check it, see what it cost.")
 app.add_typer(llm_app, name="llm")
 console = Console()
@@ -164,6 +167,66 @@ def quickstart(index: IndexOpt = None, embedder: EmbedderOpt = None) -> None:
     console.print(f"\nTry: banyan search \"who founded Harrow & Vale?\" --index {directory}")
 
 
+@graph_app.command("stats")
+def graph_stats(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Entities, triples, attributes and merges, by type."""
+    with _open(index) as bn:
+        info = bn.store.graph_stats()
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    for key, value in info.items():
+        console.print(f"[bold]{key:<16}[/] {value}", highlight=False)
+
+
+@graph_app.command("show")
+def graph_show(entity: str, index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """An entity: type, aliases, relations, attributes and the chunks it comes from."""
+    from banyan.extract.base import normalize_name
+
+    with _open(index) as bn:
+        st = bn.store
+        found = st.find_entity(normalize_name(entity))
+        if found is None:
+            raise BanyanError(f"no entity named {entity!r} in {bn.index_dir}; try `banyan graph stats` or a search")
+        eid, name, kind, n_chunks = found
+        norms = st.entity_norms(eid)
+        info = {
+            "id": eid, "name": name, "type": kind, "chunks": n_chunks, "aliases": norms,
+            "relations": [{"head": h, "phrase": p, "tail": t, "type": ty, "chunk_id": c}
+                          for h, p, t, ty, c in st.triples_of(norms)],
+            "attributes": [{"key": k, "value": v, "chunk_id": c} for k, v, c in st.attributes_of(norms)],
+            "provenance": [{"chunk_id": c, "title": ti, "source": so, "topic": bool(tp)}
+                           for c, ti, so, tp in st.provenance_of(norms)],
+        }
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    console.print(f"[bold]{name}[/] ({kind}), in {n_chunks} chunks; aliases: {', '.join(norms)}", highlight=False)
+    for r in info["relations"]:
+        console.print(escape(f"  {r['head']} —[{r['phrase']}]→ {r['tail']}  ") + f"[dim]{r['type']}[/]",
+                      highlight=False)
+    for a in info["attributes"]:
+        console.print(f"  {a['key']} = {a['value']}", highlight=False)
+    console.print("[bold]from:[/]")
+    for p in info["provenance"]:
+        console.print(f"  {'*' if p['topic'] else ' '} {p['title']}  [dim]{p['source']} {p['chunk_id']}[/]", highlight=False)
+
+
+@graph_app.command("export")
+def graph_export(out: Annotated[Path, typer.Argument(help="file (graphml) or folder (neo4j-csv)")],
+                 format: Annotated[str, typer.Option("--format", help="graphml | neo4j-csv")] = "graphml",
+                 index: IndexOpt = None) -> None:
+    """Write the graph as GraphML or as neo4j-admin import CSV files."""
+    from banyan.graph.export import export_graphml, export_neo4j_csv
+
+    if format not in ("graphml", "neo4j-csv"):
+        raise BanyanError(f"unknown format {format!r}; choose graphml or neo4j-csv")
+    with _open(index) as bn:
+        n, m = export_graphml(bn.store, out) if format == "graphml" else export_neo4j_csv(bn.store, out)
+    console.print(f"wrote {n} entities and {m} relations to {out}")
+
+
 LlmOpt = Annotated[Optional[str], typer.Option("--llm", help="model name (OpenAI-compatible) or gguf:PATH")]
 
 
@@ -240,7 +303,7 @@ def bench_retrieval(
     data: Annotated[Path, typer.Option(help="folder with corpus.jsonl (normalized format)")],
     questions: Annotated[Path, typer.Option(help="question file (path, or name inside --data)")],
     limit: Annotated[Optional[int], typer.Option(help="first N questions")] = None,
-    modes: Annotated[str, typer.Option(help="comma-separated modes")] = ",".join(MODES),
+    modes: Annotated[str, typer.Option(help="comma-separated modes")] = "dense,bm25,hybrid,graph,hybrid+graph,auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON")] = None,
     index: IndexOpt = None, embedder: EmbedderOpt = None,
     compare_embedder: Annotated[Optional[str], typer.Option(help="also score dense with this embedder backend")] = None,

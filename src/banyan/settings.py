@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from banyan.errors import ConfigError
 
-SearchMode = Literal["dense", "bm25", "hybrid", "graph", "hybrid+graph"]
+SearchMode = Literal["auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph"]
 EmbeddingBackend = Literal["onnx", "sentence-transformers", "e5", "openai", "hash"]
 
 CONFIG_FILE = "banyan.toml"
@@ -60,7 +60,8 @@ class EmbeddingSettings(_Section):
 
 
 class RetrievalSettings(_Section):
-    default_mode: SearchMode = "hybrid"
+    default_mode: SearchMode = Field(
+        "auto", description="auto = graph for English questions when the index has a graph, else hybrid")
     k: int = Field(10, ge=1)
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
     candidates: int = Field(100, ge=1, description="hits each route contributes before fusion")

@@ -56,7 +56,7 @@ def extract_chunk_zh(chunk: Chunk, schema: Schema) -> Extraction:
         for (i, a), (j, b) in zip(ents, ents[1:]):
             if a == b:
                 continue
-            verbs = [w for w, f in words[i + 1 : j] if f.startswith("v") or f == "p"]
+            verbs = [w for w, f in words[i + 1 : j] if f[:1] in ("v", "p") or f in ("n", "vn")]
             out.triples.append(Triple(chunk.id, a, "".join(verbs) if verbs else RELATED, b))
         if ents:
             for m in _DATE.finditer(clause.group()):
@@ -67,7 +67,7 @@ def extract_chunk_zh(chunk: Chunk, schema: Schema) -> Extraction:
 class JiebaExtractor:
     """The Chinese NLP extractor."""
 
-    name = "jieba-zh-v2"
+    name = "jieba-zh-v3"
 
     def extract(self, chunks: Sequence[Chunk], schema: Schema) -> Extraction:
         out = Extraction()

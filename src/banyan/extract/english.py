@@ -85,6 +85,32 @@ def _quoted_titles(sent: Any, work_type: str) -> dict[tuple[int, int], str]:
     return out
 
 
+_EDGE_POS = frozenset({"ADP", "DET", "CCONJ", "PUNCT", "PART", "SPACE"})
+
+
+def _trim(doc: Any, start: int, end: int) -> tuple[int, int]:
+    """Drop function words at the edges of an NER span ("the Lumen Bridge in" -> "Lumen Bridge")."""
+    while start < end and doc[start].pos_ in _EDGE_POS:
+        start += 1
+    while end > start and doc[end - 1].pos_ in _EDGE_POS:
+        end -= 1
+    return (start, end) if end > start else (0, 0)
+
+
+def _split_at_space(doc: Any, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """A name never crosses a line break: "# Thomas Harrow\n\nThomas Harrow was" is two mentions."""
+    pieces, start = [], span[0]
+    for i in range(span[0], span[1]):
+        if doc[i].is_space or "\n" in doc[i].whitespace_:
+            end = i if doc[i].is_space else i + 1
+            if end > start:
+                pieces.append((start, end))
+            start = i + 1
+    if span[1] > start:
+        pieces.append((start, span[1]))
+    return pieces
+
+
 def _title_case_subjects(sent: Any) -> list[tuple[int, int]]:
     """A subject written in Title Case is one name, even when the tagger calls its words nouns:
     "Student of the Year is a 2012 film", "Fat Man and Little Boy is a film"."""
@@ -107,13 +133,15 @@ def _sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
     ents = [e for e in sent.ents if e.label_ not in VALUE_LABELS]
     values = [e for e in sent.ents if e.label_ in VALUE_LABELS]
     blocked = {t.i for e in values for t in e}
-    typed = {(e.start, e.end): schema.entity_type_for_ner(e.label_) or OTHER for e in ents}
+    typed = {_trim(sent.doc, e.start, e.end): schema.entity_type_for_ner(e.label_) or OTHER for e in ents}
+    typed.pop((0, 0), None)
     work = schema.entity_type_for_ner("WORK_OF_ART") or OTHER
     typed.update(_quoted_titles(sent, work))
     for span in _title_case_subjects(sent):
         inner = [t for (a, b), t in typed.items() if span[0] <= a and b <= span[1]]
         typed.setdefault(span, inner[0] if inner else OTHER)
-    candidates = list(typed) + _propn_spans(sent, blocked)
+    candidates = [piece for span in [*typed, *_propn_spans(sent, blocked)] for piece in _split_at_space(sent.doc, span)]
+    typed = {piece: kind for span, kind in typed.items() for piece in _split_at_space(sent.doc, span)}
     candidates.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
     taken: set[int] = set()
     out: list[tuple[int, int, str]] = []
@@ -219,7 +247,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
 class SpacyExtractor:
     """The English NLP extractor (spaCy ``en_core_web_sm``)."""
 
-    name = "spacy-en-v4"
+    name = "spacy-en-v6"
 
     def __init__(self, n_process: int = 0, batch_size: int = 64) -> None:
         self.n_process = n_process

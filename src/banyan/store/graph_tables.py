@@ -152,3 +152,49 @@ class GraphTables:
         with self._tx():
             self._db.executemany("INSERT OR REPLACE INTO text_vectors VALUES (?,?,?)",
                                  [(model, t, vecs[i].tobytes()) for i, t in enumerate(texts)])
+
+    # -- inspection ---------------------------------------------------------------------------
+    def find_entity(self, norm: str) -> tuple[str, str, str, int] | None:
+        row = self._db.execute(
+            "SELECT e.id, e.name, e.type, e.n_chunks FROM entity_keys k JOIN entities e ON e.id = k.entity_id "
+            "WHERE k.norm = ? ORDER BY e.n_chunks DESC LIMIT 1", (norm,)).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    def entity_norms(self, entity_id: str) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT norm FROM entity_keys WHERE entity_id=? ORDER BY norm",
+                                               (entity_id,))]
+
+    def triples_of(self, norms: Sequence[str], limit: int = 50) -> list[tuple[str, str, str, str, str]]:
+        """(head, phrase, tail, type, chunk id) of triples touching any of ``norms``."""
+        marks = ",".join("?" * len(norms))
+        return self._db.execute(
+            f"SELECT head, phrase, tail, type, chunk_id FROM triples WHERE head IN ({marks}) OR tail IN ({marks}) "
+            f"LIMIT ?", [*norms, *norms, limit]).fetchall()
+
+    def attributes_of(self, norms: Sequence[str]) -> list[tuple[str, str, str]]:
+        marks = ",".join("?" * len(norms))
+        return self._db.execute(f"SELECT key, value, chunk_id FROM attributes WHERE entity IN ({marks})",
+                                list(norms)).fetchall()
+
+    def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[tuple[str, str, str, int]]:
+        """(chunk id, document title, source, topic) of chunks mentioning any of ``norms``."""
+        marks = ",".join("?" * len(norms))
+        return self._db.execute(
+            f"""SELECT m.chunk_id, d.title, d.source, MAX(m.topic) FROM mentions m JOIN chunks c ON c.id = m.chunk_id
+                JOIN documents d ON d.id = c.doc_id WHERE m.norm IN ({marks}) GROUP BY m.chunk_id
+                ORDER BY MAX(m.topic) DESC, d.title LIMIT ?""", [*norms, limit]).fetchall()
+
+    def graph_stats(self) -> dict[str, object]:
+        one = lambda q: self._db.execute(q).fetchone()[0]  # noqa: E731
+        return {
+            "entities": one("SELECT COUNT(*) FROM entities"),
+            "mentions": one("SELECT COUNT(*) FROM mentions"),
+            "triples": one("SELECT COUNT(*) FROM triples"),
+            "attributes": one("SELECT COUNT(*) FROM attributes"),
+            "merges": dict(self._db.execute("SELECT rule, COUNT(*) FROM merges GROUP BY rule").fetchall()),
+            "entity_types": dict(self._db.execute(
+                "SELECT type, COUNT(*) FROM entities GROUP BY type ORDER BY 2 DESC").fetchall()),
+            "relation_types": dict(self._db.execute(
+                "SELECT type, COUNT(*) FROM triples GROUP BY type ORDER BY 2 DESC").fetchall()),
+            "extracted_chunks": one("SELECT COUNT(*) FROM extracted"),
+        }

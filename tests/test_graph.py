@@ -1,0 +1,218 @@
+"""Schema, extraction, resolution, PPR and provenance of the knowledge graph (no LLM)."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from typer.testing import CliRunner
+
+from banyan import Banyan
+from banyan.cli import app
+from banyan.errors import ConfigError
+from banyan.extract.base import Mention, normalize_name
+from banyan.extract.chinese import extract_chunk_zh
+from banyan.extract.english import SpacyExtractor
+from banyan.extract.schema import load_schema
+from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
+from banyan.graph.resolve import resolve
+from banyan.types import Chunk
+
+from conftest import HASH
+
+SCHEMA = load_schema()
+
+
+def _chunk(text: str, cid: str = "c1") -> Chunk:
+    return Chunk(cid, "d1", 0, text, 0, len(text), "en", 10)
+
+
+# -- schema -------------------------------------------------------------------------------------
+def test_default_schema_and_validation(tmp_path):
+    assert {"person", "location", "other"} <= {t.name for t in SCHEMA.entity_types}
+    assert SCHEMA.entity_type_for_ner("PERSON") == "person"
+    bad = {"entity_types": [{"name": "person", "description": "p"}, {"name": "other", "description": "o"}],
+           "relation_types": [{"name": "born_in", "description": "b", "tail": ["place"]}]}
+    (tmp_path / "s.json").write_text(json.dumps(bad))
+    with pytest.raises(ConfigError, match="unknown entity type.*place"):
+        load_schema(tmp_path / "s.json")
+    (tmp_path / "s.yaml").write_text("entity_types:\n  - {name: person, description: p}\nrelation_types: []\n")
+    with pytest.raises(ConfigError, match="other"):
+        load_schema(tmp_path / "s.yaml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_schema(tmp_path / "missing.yaml")
+
+
+def test_normalize_name():
+    assert normalize_name("The Lothair II's") == "lothair ii"
+    assert normalize_name("Lothair Ii") == normalize_name("Lothair II")
+    assert normalize_name("St. Maurice") == "st maurice"
+
+
+# -- English extraction ------------------------------------------------------------------------
+def _extract(text: str):
+    return SpacyExtractor(n_process=1).extract([_chunk(text)], SCHEMA)
+
+
+def test_english_entities_relations_and_topic():
+    ex = _extract("Ada Whitcombe designed the Lumen Bridge in Eastport. She was born in Kelby in 1894.")
+    norms = {m.norm: m for m in ex.mentions}
+    assert {"ada whitcombe", "lumen bridge", "eastport", "kelby"} <= set(norms)
+    assert norms["ada whitcombe"].topic and norms["ada whitcombe"].type == "person"
+    triples = {(t.head, t.phrase, t.tail) for t in ex.triples}
+    assert ("ada whitcombe", "designed", "lumen bridge") in triples
+    assert ("ada whitcombe", "born in", "kelby") in triples  # "She" stands for the topic entity
+    assert any(a.entity == "ada whitcombe" and a.key == "birth_date" and a.value == "1894" for a in ex.attributes)
+
+
+def test_english_copula_apposition_and_quoted_titles():
+    ex = _extract('Teutberga was a queen of Lotharingia. Hucbert, the abbot of Agaune, was her brother. '
+                  '"Changed It" is a song by Nicki Minaj.')
+    triples = {(t.head, t.phrase, t.tail) for t in ex.triples}
+    assert ("teutberga", "queen of", "lotharingia") in triples
+    assert ("hucbert", "abbot of", "agaune") in triples
+    assert "changed it" in {m.norm for m in ex.mentions}
+
+
+def test_mentions_do_not_cross_line_breaks_and_offsets_are_exact():
+    text = "# Thomas Harrow\n\nThomas Harrow was born in Kelby."
+    ex = _extract(text)
+    assert "thomas harrow thomas harrow" not in {m.norm for m in ex.mentions}
+    for m in ex.mentions:
+        assert text[m.start:m.end] == m.surface
+
+
+# -- Chinese extraction ------------------------------------------------------------------------
+def test_chinese_entities_relations_and_dates():
+    text = "林文远1945年毕业于同济大学。青石桥位于临江市。"
+    ex = extract_chunk_zh(Chunk("c", "d", 0, text, 0, len(text), "zh", 20), SCHEMA)
+    types = {m.norm: m.type for m in ex.mentions}
+    assert types.get("林文远") == "person" and types.get("同济大学") == "organization"
+    assert types.get("临江市") == "location"
+    assert any(t.head == "林文远" and t.tail == "同济大学" and "毕业" in t.phrase for t in ex.triples)
+    assert any(a.entity == "林文远" and a.value == "1945年" for a in ex.attributes)
+    for m in ex.mentions:
+        assert text[m.start:m.end] == m.surface
+
+
+# -- resolution --------------------------------------------------------------------------------
+def _m(norm, kind="person", chunk="c1", surface=None, topic=False, start=0):
+    return Mention(chunk, surface or norm.title(), norm, kind, start, start + len(norm), topic)
+
+
+def _fake_embed(same: set[frozenset[str]]):
+    """Names in one group get identical vectors (cosine 1); all others are orthogonal."""
+    def embed(names):
+        vecs = np.zeros((len(names), 64), np.float32)
+        for i, n in enumerate(names):
+            key = n.lower()
+            group = next((sorted(g)[0] for g in same if key in g), key)
+            vecs[i, hash(group) % 64] = 1.0
+        return vecs
+    return embed
+
+
+def test_resolution_rules():
+    mentions = [_m("lothair ii", surface="Lothair II"), _m("lothair ii", surface="Lothair Ii", chunk="c2"),
+                _m("lothair i", surface="Lothair I", chunk="c3"),
+                _m("bbc", "organization", surface="BBC"), _m("british broadcasting corporation", "organization"),
+                _m("jose marti"), _m("josé martí", chunk="c4"),
+                _m("paris", "location"), _m("paris hilton", "person")]
+    embed = _fake_embed({frozenset({"lothair i", "lothair ii"}), frozenset({"paris", "paris hilton"})})
+    entities, merges = resolve(mentions, embed, threshold=0.9)
+    by_norm = {n: e for e in entities for n in e.norms}
+    assert by_norm["lothair ii"].n_chunks == 2  # case variants are one entity
+    assert by_norm["lothair i"] is not by_norm["lothair ii"]  # numerals differ: never merged
+    assert by_norm["bbc"] is by_norm["british broadcasting corporation"]
+    assert by_norm["jose marti"] is by_norm["josé martí"]
+    assert by_norm["paris"] is not by_norm["paris hilton"]  # location vs person: no cross-type merge
+    rules = {m.member: m.rule for m in merges}
+    assert set(rules.values()) <= {"acronym", "accent", "embedding", "title"}
+    assert {"bbc", "josé martí"} & set(rules) or {"british broadcasting corporation", "jose marti"} & set(rules)
+
+
+def test_embedding_merge_and_keep_apart_and_title_alias():
+    mentions = [_m("frank lloyd", chunk="c1"), _m("frank w lloyd", chunk="c2"),
+                _m("frank william george lloyd", chunk="d1", topic=True),
+                Mention("d1", "Frank Lloyd", "frank lloyd", "person", -1, -1, False)]
+    embed = _fake_embed({frozenset({"frank lloyd", "frank w lloyd"})})
+    entities, merges = resolve(mentions, embed, threshold=0.9)
+    by_norm = {n: e for e in entities for n in e.norms}
+    assert by_norm["frank lloyd"] is by_norm["frank w lloyd"] is by_norm["frank william george lloyd"]
+    assert {m.rule for m in merges} == {"embedding", "title"}
+    apart, _ = resolve(mentions, embed, threshold=0.9, keep_apart={("frank lloyd", "frank w lloyd")})
+    by_norm = {n: e for e in apart for n in e.norms}
+    assert by_norm["frank lloyd"] is not by_norm["frank w lloyd"]
+
+
+# -- PPR and paths -----------------------------------------------------------------------------
+def test_ppr_two_nodes_closed_form():
+    trans = transition(sp.csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0]])))
+    r = personalized_pagerank(trans, np.array([1.0, 0.0]), damping=0.5)
+    assert r == pytest.approx([1 / 1.5, 0.5 / 1.5], abs=1e-6)
+
+
+def test_ppr_on_toy_graph_prefers_the_bridge():
+    # seed 0 -- 1 -- 2 -- 3, and 0 -- 4 (dead end). Node 1 is the bridge toward 2 and 3.
+    edges = [(0, 1), (1, 2), (2, 3), (0, 4)]
+    a = np.zeros((5, 5))
+    for i, j in edges:
+        a[i, j] = a[j, i] = 1.0
+    r = personalized_pagerank(transition(sp.csr_matrix(a)), np.array([1.0, 0, 0, 0, 0]), damping=0.6)
+    assert r.sum() == pytest.approx(1.0)
+    assert r[0] > r[1] > r[2] > r[3] and r[1] > r[4]
+    assert bounded_paths([np.array(x) for x in ([1, 4], [0, 2], [1, 3], [2], [0])], [0], {3}, 3) == [[0, 1, 2, 3]]
+    assert bounded_paths([np.array(x) for x in ([1, 4], [0, 2], [1, 3], [2], [0])], [0], {3}, 2) == []
+
+
+# -- the whole graph on the sample corpus --------------------------------------------------------
+def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(sample_dir, corpus)
+    with Banyan(tmp_path / "idx", HASH) as bn:
+        bn.index([corpus])
+        st = bn.store
+        eid, name, kind, n = st.find_entity("thomas harrow")
+        assert kind == "person" and n >= 2
+        prov = st.provenance_of(st.entity_norms(eid))
+        assert any(title == "Thomas Harrow" and topic for _, title, _, topic in prov)
+        chunk_ids = {c for c, *_ in prov}
+        assert chunk_ids <= {c for c, _, _ in st.iter_chunks()}
+        for head, phrase, tail, _, cid in st.triples_of(st.entity_norms(eid)):
+            [(cit, text)] = st.citations([cid]).values()
+            assert cit.chunk_id == cid
+        q = "Where was the founder of Harrow & Vale Construction born?"
+        hits = bn.search(q, mode="graph", k=2)
+        assert {r.citation.title for r in hits} == {"Harrow & Vale Construction", "Thomas Harrow"}
+        assert any("bridge" in r.routes for r in hits)  # the founder's page came through the two-hop route
+        assert bn.search(q, k=3)  # auto picks graph for English
+        # deleting a file removes what was extracted from it
+        bn.remove(corpus / "thomas_harrow.md")
+        bn.build_graph()
+        _, _, _, n_after = st.find_entity("thomas harrow")
+        assert n_after == n - 1
+        assert not any(title == "Thomas Harrow" for _, title, _, _ in st.provenance_of(st.entity_norms(eid)))
+
+
+def test_cli_graph_commands(tmp_path, sample_dir, monkeypatch):
+    monkeypatch.setenv("BANYAN_EMBEDDING__BACKEND", "hash")
+    runner = CliRunner()
+    idx = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(sample_dir), "--index", idx]).exit_code == 0
+    stats = json.loads(runner.invoke(app, ["graph", "stats", "--index", idx, "--json"]).stdout)
+    assert stats["entities"] > 10 and stats["triples"] > 10
+    shown = json.loads(runner.invoke(app, ["graph", "show", "Ada Whitcombe", "--index", idx, "--json"]).stdout)
+    assert shown["type"] == "person" and shown["relations"] and shown["provenance"]
+    res = runner.invoke(app, ["graph", "show", "Nobody Atall", "--index", idx])
+    assert res.exit_code != 0
+    out = tmp_path / "g.graphml"
+    assert runner.invoke(app, ["graph", "export", str(out), "--index", idx]).exit_code == 0
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(out).getroot()
+    assert len(root.findall(".//{http://graphml.graphdrawing.org/xmlns}node")) == stats["entities"]
+    csv_dir = tmp_path / "neo"
+    assert runner.invoke(app, ["graph", "export", str(csv_dir), "--format", "neo4j-csv", "--index", idx]).exit_code == 0
+    assert (csv_dir / "entities.csv").read_text().startswith("id:ID,name")
