@@ -6,7 +6,7 @@ from banyan.settings import Settings, load_settings, settings_to_toml
 
 def test_defaults_live_in_settings():
     s = Settings()
-    assert s.embedding.backend == "onnx" and s.retrieval.default_mode == "hybrid"
+    assert s.embedding.backend == "onnx" and s.retrieval.default_mode == "auto"
 
 
 def test_precedence_overrides_env_file(tmp_path, monkeypatch):
