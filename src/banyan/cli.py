@@ -32,6 +32,7 @@ console = Console()
 err = Console(stderr=True)
 
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", "-i", help="index directory [default: ./.banyan]")]
+NoGraphOpt = Annotated[bool, typer.Option("--no-graph", help="skip the knowledge graph (graph modes unavailable)")]
 EmbedderOpt = Annotated[
     Optional[str], typer.Option("--embedder", help="onnx (default) | e5 (multilingual) | sentence-transformers | openai | hash")
 ]
@@ -61,14 +62,17 @@ class RichProgress:
             self._bar = None
 
 
-def _overrides(embedder: str | None) -> dict[str, Any]:
-    return {"embedding": {"backend": embedder}} if embedder else {}
+def _overrides(embedder: str | None, no_graph: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"embedding": {"backend": embedder}} if embedder else {}
+    if no_graph:
+        out["graph"] = {"enabled": False}
+    return out
 
 
-def _open(index: Path | None, embedder: str | None = None) -> Banyan:
+def _open(index: Path | None, embedder: str | None = None, no_graph: bool = False) -> Banyan:
     from banyan.settings import load_settings
 
-    return Banyan(index or load_settings(None).index.dir, _overrides(embedder))
+    return Banyan(index or load_settings(None).index.dir, _overrides(embedder, no_graph))
 
 
 def _print_report(report: IndexReport) -> None:
@@ -96,9 +100,9 @@ def _print_results(query: str, results: list[SearchResult]) -> None:
 
 @app.command()
 def index(paths: Annotated[list[Path], typer.Argument(help="files and folders to index")],
-          index: IndexOpt = None, embedder: EmbedderOpt = None) -> None:
+          index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False) -> None:
     """Index files and folders (.txt .md .json .jsonl .pdf .docx .html). Unchanged files are skipped."""
-    with _open(index, embedder) as bn:
+    with _open(index, embedder, no_graph) as bn:
         report = bn.index(paths, progress=RichProgress())
     _print_report(report)
 
@@ -305,7 +309,7 @@ def bench_retrieval(
     limit: Annotated[Optional[int], typer.Option(help="first N questions")] = None,
     modes: Annotated[str, typer.Option(help="comma-separated modes")] = "dense,bm25,hybrid,graph,hybrid+graph,auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON")] = None,
-    index: IndexOpt = None, embedder: EmbedderOpt = None,
+    index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
     compare_embedder: Annotated[Optional[str], typer.Option(help="also score dense with this embedder backend")] = None,
 ) -> None:
     """Passage recall@2/5/10, latency and per-stage index time for each mode, in one run."""
@@ -313,15 +317,17 @@ def bench_retrieval(
     from banyan.eval.report import print_bench
 
     mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    if no_graph:
+        mode_list = [m for m in mode_list if m not in ("graph", "hybrid+graph")]
     bad = [m for m in mode_list if m not in MODES]
     if bad:
         raise BanyanError(f"unknown mode(s) {', '.join(bad)}; choose from {', '.join(MODES)}")
     with tempfile.TemporaryDirectory(prefix="banyan-bench-") as tmp:
         result = run_retrieval_bench(data, questions, mode_list, index or Path(tmp) / "main", limit,  # type: ignore[arg-type]
-                                     _overrides(embedder), RichProgress())
+                                     _overrides(embedder, no_graph), RichProgress())
         if compare_embedder:
             ref = run_retrieval_bench(data, questions, ["dense"], Path(tmp) / "compare", limit,
-                                      _overrides(compare_embedder), RichProgress())
+                                      _overrides(compare_embedder, no_graph=True), RichProgress())
             result["compare"] = {"embedder": ref["embedder"], "passages_per_second": ref["passages_per_second"],
                                  "dense": ref["modes"]["dense"], "index_seconds": ref["index_seconds"]}
     print_bench(console, result)

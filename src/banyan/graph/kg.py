@@ -79,7 +79,7 @@ class KnowledgeGraph:
             pair_chunks[key].add(t.chunk_id)
             if t.type != RELATED:
                 typed_pairs[t.type][key] += 1.0
-        for (c1, d1, o1), (c2, d2, o2) in zip(order, order[1:]):
+        for (c1, d1, _), (c2, d2, _) in zip(order, order[1:]):
             if d1 == d2:
                 weights[(cpos[c1], cpos[c2])] += NEXT_WEIGHT
         n = n_e + n_c

@@ -31,7 +31,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _QUERY_STOP = frozenset({"the", "a", "an", "of", "who", "what", "when", "where", "which", "is", "was", "did", "does",
                          "do", "in", "on", "and", "or", "to", "for", "by", "with", "from", "that", "this", "film", "how", "why",
                          "whose", "whom", "are", "were", "has", "have", "had", "both", "same", "later", "earlier",
-                         "song", "born", "died", "director", "father", "mother", "same", "country", "first", "place"})
+                         "song", "born", "died", "director", "father", "mother", "country", "first", "place"})
 
 
 def _named(tokens: list[str], i: int, n: int) -> bool:
