@@ -102,12 +102,14 @@ def _m(norm, kind="person", chunk="c1", surface=None, topic=False, start=0):
 
 def _fake_embed(same: set[frozenset[str]]):
     """Names in one group get identical vectors (cosine 1); all others are orthogonal."""
+    slots: dict[str, int] = {}
+
     def embed(names):
-        vecs = np.zeros((len(names), 64), np.float32)
+        vecs = np.zeros((len(names), 256), np.float32)
         for i, n in enumerate(names):
             key = n.lower()
             group = next((sorted(g)[0] for g in same if key in g), key)
-            vecs[i, hash(group) % 64] = 1.0
+            vecs[i, slots.setdefault(group, len(slots))] = 1.0
         return vecs
     return embed
 
@@ -134,12 +136,15 @@ def test_resolution_rules():
 def test_embedding_merge_and_keep_apart_and_title_alias():
     mentions = [_m("frank lloyd", chunk="c1"), _m("frank w lloyd", chunk="c2"),
                 _m("frank william george lloyd", chunk="d1", topic=True),
-                Mention("d1", "Frank Lloyd", "frank lloyd", "person", -1, -1, False)]
+                Mention("d1", "Frank Lloyd", "frank lloyd", "person", -1, -1, True),
+                _m("richard", chunk="d2", topic=True), Mention("d2", "Richard Filangieri", "richard filangieri",
+                                                                "person", -1, -1, True)]
     embed = _fake_embed({frozenset({"frank lloyd", "frank w lloyd"})})
     entities, merges = resolve(mentions, embed, threshold=0.9)
     by_norm = {n: e for e in entities for n in e.norms}
     assert by_norm["frank lloyd"] is by_norm["frank w lloyd"] is by_norm["frank william george lloyd"]
     assert {m.rule for m in merges} == {"embedding", "title"}
+    assert by_norm["richard"] is not by_norm["richard filangieri"]  # one-word topic under a longer title
     apart, _ = resolve(mentions, embed, threshold=0.9, keep_apart={("frank lloyd", "frank w lloyd")})
     by_norm = {n: e for e in apart for n in e.norms}
     assert by_norm["frank lloyd"] is not by_norm["frank w lloyd"]
@@ -207,12 +212,22 @@ def test_cli_graph_commands(tmp_path, sample_dir, monkeypatch):
     assert shown["type"] == "person" and shown["relations"] and shown["provenance"]
     res = runner.invoke(app, ["graph", "show", "Nobody Atall", "--index", idx])
     assert res.exit_code != 0
+    # the file northfield_institute.txt is titled "northfield institute": an alias of its topic entity
+    shown = json.loads(runner.invoke(app, ["graph", "show", "Northfield Institute of Technology", "--index", idx,
+                                           "--json"]).stdout)
+    assert "northfield institute" in shown["aliases"]
+    res = runner.invoke(app, ["graph", "unmerge", "Northfield Institute of Technology", "northfield institute",
+                              "--index", idx])
+    assert res.exit_code == 0 and "now separate" in res.output
+    shown = json.loads(runner.invoke(app, ["graph", "show", "Northfield Institute of Technology", "--index", idx,
+                                           "--json"]).stdout)
+    assert "northfield institute" not in shown["aliases"]
     out = tmp_path / "g.graphml"
     assert runner.invoke(app, ["graph", "export", str(out), "--index", idx]).exit_code == 0
     import xml.etree.ElementTree as ET
 
     root = ET.parse(out).getroot()
-    assert len(root.findall(".//{http://graphml.graphdrawing.org/xmlns}node")) == stats["entities"]
+    assert len(root.findall(".//{http://graphml.graphdrawing.org/xmlns}node")) == stats["entities"] + 1  # unmerged
     csv_dir = tmp_path / "neo"
     assert runner.invoke(app, ["graph", "export", str(csv_dir), "--format", "neo4j-csv", "--index", idx]).exit_code == 0
     assert (csv_dir / "entities.csv").read_text().startswith("id:ID,name")

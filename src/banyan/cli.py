@@ -217,6 +217,24 @@ def graph_show(entity: str, index: IndexOpt = None, as_json: Annotated[bool, typ
         console.print(f"  {'*' if p['topic'] else ' '} {p['title']}  [dim]{p['source']} {p['chunk_id']}[/]", highlight=False)
 
 
+@graph_app.command("unmerge")
+def graph_unmerge(a: str, b: str, index: IndexOpt = None) -> None:
+    """Undo a merge: keep the names A and B apart from now on, and re-resolve entities."""
+    from banyan.extract.base import normalize_name
+
+    with _open(index) as bn:
+        na, nb = normalize_name(a), normalize_name(b)
+        for name, norm in ((a, na), (b, nb)):
+            if bn.store.find_entity(norm) is None:
+                raise BanyanError(f"no entity named {name!r} in {bn.index_dir}")
+        bn.store.add_keep_apart(na, nb)
+        bn.build_graph()
+        ea, eb = bn.store.find_entity(na), bn.store.find_entity(nb)
+    same = ea is not None and eb is not None and ea[0] == eb[0]
+    console.print(f"{a!r} and {b!r} are {'still one entity (linked through another name)' if same else 'now separate'}",
+                  highlight=False)
+
+
 @graph_app.command("export")
 def graph_export(out: Annotated[Path, typer.Argument(help="file (graphml) or folder (neo4j-csv)")],
                  format: Annotated[str, typer.Option("--format", help="graphml | neo4j-csv")] = "graphml",

@@ -67,7 +67,7 @@ def extract_chunk_zh(chunk: Chunk, schema: Schema) -> Extraction:
 class JiebaExtractor:
     """The Chinese NLP extractor."""
 
-    name = "jieba-zh-v3"
+    name = "jieba-zh-v4"
 
     def extract(self, chunks: Sequence[Chunk], schema: Schema) -> Extraction:
         out = Extraction()

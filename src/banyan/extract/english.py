@@ -247,7 +247,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
 class SpacyExtractor:
     """The English NLP extractor (spaCy ``en_core_web_sm``)."""
 
-    name = "spacy-en-v6"
+    name = "spacy-en-v7"
 
     def __init__(self, n_process: int = 0, batch_size: int = 64) -> None:
         self.n_process = n_process

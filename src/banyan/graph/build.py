@@ -95,7 +95,7 @@ def title_aliases(mentions: Sequence[Mention], titles: dict[str, str]) -> list[M
         if len(norm) < 2:
             continue
         t = topic.get(cid)
-        out.append(Mention(cid, surface, norm, t.type if t else OTHER, -1, -1, topic=t is None))
+        out.append(Mention(cid, surface, norm, t.type if t else OTHER, -1, -1, topic=True))
     return out
 
 

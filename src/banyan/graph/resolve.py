@@ -152,10 +152,13 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
         return groups[norm].type
 
     # document titles: an alias (start == -1) joins the topic mention of its chunk
+    # A one-word topic under a longer title ("Richard" / "Richard Filangieri") is more often a
+    # misparse than a short name for the same thing: such pairs stay apart.
     topics = {m.chunk_id: m.norm for m in mentions if m.topic and m.start >= 0}
     for m in mentions:
-        if m.start < 0 and m.chunk_id in topics and topics[m.chunk_id] != m.norm:
-            merge(topics[m.chunk_id], m.norm, "title", 1.0)
+        topic = topics.get(m.chunk_id)
+        if m.start < 0 and topic and topic != m.norm and (" " in topic or " " not in m.norm):
+            merge(topic, m.norm, "title", 1.0)
     # accents
     by_plain: dict[str, list[str]] = defaultdict(list)
     for norm in groups:
