@@ -119,8 +119,10 @@ def test_resolution_rules():
                 _m("lothair i", surface="Lothair I", chunk="c3"),
                 _m("bbc", "organization", surface="BBC"), _m("british broadcasting corporation", "organization"),
                 _m("jose marti"), _m("josé martí", chunk="c4"),
-                _m("paris", "location"), _m("paris hilton", "person")]
-    embed = _fake_embed({frozenset({"lothair i", "lothair ii"}), frozenset({"paris", "paris hilton"})})
+                _m("paris", "location"), _m("paris hilton", "person"),
+                _m("ray charles", chunk="c5"), _m("charles ray", chunk="c6")]
+    embed = _fake_embed({frozenset({"lothair i", "lothair ii"}), frozenset({"paris", "paris hilton"}),
+                         frozenset({"ray charles", "charles ray"})})
     entities, merges = resolve(mentions, embed, threshold=0.9)
     by_norm = {n: e for e in entities for n in e.norms}
     assert by_norm["lothair ii"].n_chunks == 2  # case variants are one entity
@@ -128,6 +130,7 @@ def test_resolution_rules():
     assert by_norm["bbc"] is by_norm["british broadcasting corporation"]
     assert by_norm["jose marti"] is by_norm["josé martí"]
     assert by_norm["paris"] is not by_norm["paris hilton"]  # location vs person: no cross-type merge
+    assert by_norm["ray charles"] is not by_norm["charles ray"]  # same words, other order
     rules = {m.member: m.rule for m in merges}
     assert set(rules.values()) <= {"acronym", "accent", "embedding", "title"}
     assert {"bbc", "josé martí"} & set(rules) or {"british broadcasting corporation", "jose marti"} & set(rules)

@@ -86,6 +86,11 @@ def numerals(norm: str) -> frozenset[str]:
     return frozenset(w for w in norm.split() if _NUMERAL.match(w) or w in _DISTINGUISHING)
 
 
+def reordered(a: str, b: str) -> bool:
+    """Same words in another order ("ray charles" / "charles ray"): different names, not variants."""
+    return a != b and sorted(a.split()) == sorted(b.split())
+
+
 def group_mentions(mentions: Sequence[Mention]) -> dict[str, NameGroup]:
     groups: dict[str, NameGroup] = {}
     for m in mentions:
@@ -180,7 +185,7 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
     # embeddings
     if embed is not None:
         pairs = [(a, b) for a, b in candidate_pairs(groups) if numerals(a) == numerals(b)
-                 and compatible(groups[a].type, groups[b].type)]
+                 and compatible(groups[a].type, groups[b].type) and not reordered(a, b)]
         if pairs:
             names = sorted({n for p in pairs for n in p})
             pos = {n: i for i, n in enumerate(names)}
