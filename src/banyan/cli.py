@@ -26,6 +26,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print every 
 app.add_typer(bench_app, name="bench")
 graph_app = typer.Typer(no_args_is_help=True, help="The knowledge graph: statistics, entities, export.")
 app.add_typer(graph_app, name="graph")
+communities_app = typer.Typer(no_args_is_help=True, help="Communities of the knowledge graph (no LLM).")
+app.add_typer(communities_app, name="communities")
 llm_app = typer.Typer(no_args_is_help=True, help="The LLM connection: check it, see what it cost.")
 app.add_typer(llm_app, name="llm")
 console = Console()
@@ -247,6 +249,27 @@ def graph_export(out: Annotated[Path, typer.Argument(help="file (graphml) or fol
     with _open(index) as bn:
         n, m = export_graphml(bn.store, out) if format == "graphml" else export_neo4j_csv(bn.store, out)
     console.print(f"wrote {n} entities and {m} relations to {out}")
+
+
+@communities_app.command("compare")
+def communities_compare(index: IndexOpt = None,
+                        json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON")] = None
+                        ) -> None:
+    """Dual-perception vs Leiden on this index's graph: levels, sizes, modularity, coherence, time."""
+    from banyan.graph.communities import compare, entity_graph, params_from
+
+    with _open(index) as bn:
+        kg = bn.graph().kg
+        result = compare(entity_graph(kg), kg.entity_vectors, params_from(bn.settings.communities))
+    for name, r in result.items():
+        console.print(f"[bold]{name}[/]: {r['seconds']}s; communities per level {r['n_communities']}", highlight=False)
+        console.print(f"  modularity {r['modularity']}", highlight=False)
+        console.print(f"  coherence  {r['coherence']} (random grouping of the same sizes: {r['random_coherence']})",
+                      highlight=False)
+        console.print(f"  top-level sizes {r['sizes']}", highlight=False)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        console.print(f"wrote {json_out}")
 
 
 LlmOpt = Annotated[Optional[str], typer.Option("--llm", help="model name (OpenAI-compatible) or gguf:PATH")]

@@ -82,6 +82,17 @@ class GraphSettings(_Section):
     relation_boost: float = Field(0.0, ge=0, description="extra weight on edges of relation types the query asks about")
 
 
+class CommunitySettings(_Section):
+    """Dual-perception community detection (graph structure + embedding semantics, no LLM)."""
+
+    lam: float = Field(0.8, ge=0, le=1, description="weight of structure vs semantics (1 - lam)")
+    threshold: float = Field(0.1, ge=0, le=1, description="merge two communities while their score passes this")
+    size_cap: int = Field(2000, ge=2, description="no merge makes a community larger than this")
+    init_size: int = Field(20, ge=2, description="average size of the initial k-means clusters")
+    max_levels: int = Field(12, ge=1)
+    seed: int = 0
+
+
 class Price(_Section):
     """US dollars per million tokens."""
 
@@ -132,6 +143,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     graph: GraphSettings = GraphSettings()
+    communities: CommunitySettings = CommunitySettings()
     llm: LLMSettings = LLMSettings()
 
     @classmethod
