@@ -67,3 +67,25 @@ def test_compare_reports_both_algorithms():
         assert {"n_communities", "sizes", "modularity", "coherence", "random_coherence", "seconds"} <= set(r)
         assert r["coherence"][-1] > r["random_coherence"][-1]
     assert semantic_vectors(adj, vecs).shape == vecs.shape
+
+
+def test_cli_build_list_show_on_the_sample_corpus(tmp_path, sample_dir, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from banyan.cli import app
+
+    monkeypatch.setenv("BANYAN_EMBEDDING__BACKEND", "hash")
+    runner = CliRunner()
+    idx = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(sample_dir), "--index", idx]).exit_code == 0
+    assert runner.invoke(app, ["communities", "list", "--index", idx]).exit_code != 0  # nothing built yet
+    res = runner.invoke(app, ["communities", "build", "--index", idx])
+    assert res.exit_code == 0, res.output
+    listed = runner.invoke(app, ["communities", "list", "--index", idx]).stdout.splitlines()
+    assert listed
+    cid = listed[0].split()[0]
+    shown = json.loads(runner.invoke(app, ["communities", "show", cid, "--index", idx, "--json"]).stdout)
+    assert shown["keywords"] and shown["members"] and shown["size"] >= 2
+    assert all(ev["chunk_id"] and ev["text"] for ev in shown["report"]["evidence"])

@@ -251,6 +251,58 @@ def graph_export(out: Annotated[Path, typer.Argument(help="file (graphml) or fol
     console.print(f"wrote {n} entities and {m} relations to {out}")
 
 
+@communities_app.command("build")
+def communities_build(index: IndexOpt = None) -> None:
+    """Detect communities (dual perception) and store them with keywords and extractive reports."""
+    from banyan.graph.communities import dual_perception, entity_graph, params_from, semantic_vectors
+    from banyan.graph.tree import build_tree
+
+    with _open(index) as bn:
+        kg = bn.graph().kg
+        adj = entity_graph(kg)
+        vecs = semantic_vectors(adj, kg.entity_vectors)
+        levels = dual_perception(adj, vecs, params_from(bn.settings.communities))
+        texts = {cid: text for cid, (_, text) in bn.store.citations(
+            [kg.chunk_node(h) for hs in kg.home.values() for h in hs]).items()}
+        tree = build_tree(kg, adj, vecs, levels, texts)
+        bn.store.replace_communities(
+            [(c.id, c.level, c.parent, len(c.members), c.title, json.dumps(c.keywords, ensure_ascii=False), c.report)
+             for c in tree],
+            [(c.id, kg.entity_ids[m]) for c in tree for m in c.members],
+            bn.store.resolved_version() or "",
+        )
+    console.print(f"stored {len(tree)} communities over {len(levels)} levels")
+
+
+@communities_app.command("list")
+def communities_list(index: IndexOpt = None, level: Annotated[Optional[int], typer.Option()] = None,
+                     limit: Annotated[int, typer.Option()] = 30) -> None:
+    """Stored communities, largest first (run `banyan communities build` first)."""
+    with _open(index) as bn:
+        rows = bn.store.list_communities(level, limit)
+    if not rows:
+        raise BanyanError("no communities stored: run `banyan communities build`")
+    for cid, lv, _, size, title in rows:
+        console.print(f"{cid[:10]}  level {lv}  {size:>5} members  {escape(title)}", highlight=False)
+
+
+@communities_app.command("show")
+def communities_show(community_id: str, index: IndexOpt = None,
+                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """One community: keywords, members and its extractive report with citations."""
+    with _open(index) as bn:
+        info = bn.store.get_community(community_id)
+    if info is None:
+        raise BanyanError(f"no community {community_id!r}; see `banyan communities list`")
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    console.print(f"[bold]{escape(str(info['title']))}[/] (level {info['level']}, {info['size']} members)")
+    console.print("keywords: " + escape(", ".join(info["keywords"])), highlight=False)  # type: ignore[arg-type]
+    for ev in info["report"]["evidence"]:  # type: ignore[index]
+        console.print(f"  [{ev['chunk_id']}] " + escape(ev["text"]), highlight=False)
+
+
 @communities_app.command("compare")
 def communities_compare(index: IndexOpt = None,
                         json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON")] = None

@@ -133,7 +133,7 @@ def dual_perception(adj: sp.csr_matrix, vecs: np.ndarray, p: DualParams) -> list
     n = adj.shape[0]
     if n == 0:
         return [np.zeros(0, dtype=np.int64)]
-    labels = _relabel(_kmeans(vecs, max(1, n // p.init_size), p.seed))
+    labels = _relabel(_kmeans(vecs, max(min(n, 2), n // p.init_size), p.seed))
     labels = assign(adj, vecs, labels, p.lam, p.rounds)
     levels = [labels]
     for _ in range(p.max_levels - 1):

@@ -6,6 +6,7 @@ entities are derived from all mentions by the resolution stage and replaced as a
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -33,6 +34,10 @@ GRAPH_SCHEMA = [
     """CREATE TABLE IF NOT EXISTS merges (entity_id TEXT NOT NULL, member TEXT NOT NULL, rule TEXT NOT NULL,
        score REAL NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS keep_apart (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b))",
+    """CREATE TABLE IF NOT EXISTS communities (id TEXT PRIMARY KEY, level INTEGER NOT NULL, parent TEXT,
+       size INTEGER NOT NULL, title TEXT NOT NULL, keywords TEXT NOT NULL, report TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS community_members (community_id TEXT NOT NULL, entity_id TEXT NOT NULL,
+       PRIMARY KEY (community_id, entity_id))""",
     """CREATE TABLE IF NOT EXISTS text_vectors (model TEXT NOT NULL, text TEXT NOT NULL, vector BLOB NOT NULL,
        PRIMARY KEY (model, text))""",
 ]
@@ -152,6 +157,32 @@ class GraphTables:
         with self._tx():
             self._db.executemany("INSERT OR REPLACE INTO text_vectors VALUES (?,?,?)",
                                  [(model, t, vecs[i].tobytes()) for i, t in enumerate(texts)])
+
+    # -- communities ----------------------------------------------------------------------------
+    def replace_communities(self, rows: Sequence[tuple[str, int, str | None, int, str, str, str]],
+                            members: Sequence[tuple[str, str]], version: str) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM communities")
+            self._db.execute("DELETE FROM community_members")
+            self._db.executemany("INSERT INTO communities VALUES (?,?,?,?,?,?,?)", rows)
+            self._db.executemany("INSERT INTO community_members VALUES (?,?)", members)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('communities_at', ?)", (version,))
+
+    def list_communities(self, level: int | None = None, limit: int = 50) -> list[tuple[str, int, str | None, int, str]]:
+        where, args = ("WHERE level=?", [level]) if level is not None else ("", [])
+        return self._db.execute(f"SELECT id, level, parent, size, title FROM communities {where} "
+                                f"ORDER BY level, size DESC LIMIT ?", [*args, limit]).fetchall()
+
+    def get_community(self, cid: str) -> dict[str, object] | None:
+        row = self._db.execute("SELECT id, level, parent, size, title, keywords, report FROM communities "
+                               "WHERE id=? OR id LIKE ?", (cid, cid + "%")).fetchone()
+        if row is None:
+            return None
+        members = [r[0] for r in self._db.execute(
+            "SELECT e.name FROM community_members m JOIN entities e ON e.id = m.entity_id WHERE m.community_id=? "
+            "ORDER BY e.n_chunks DESC LIMIT 100", (row[0],))]
+        return {"id": row[0], "level": row[1], "parent": row[2], "size": row[3], "title": row[4],
+                "keywords": json.loads(row[5]), "report": json.loads(row[6]), "members": members}
 
     # -- inspection ---------------------------------------------------------------------------
     def find_entity(self, norm: str) -> tuple[str, str, str, int] | None:
