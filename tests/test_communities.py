@@ -89,3 +89,19 @@ def test_cli_build_list_show_on_the_sample_corpus(tmp_path, sample_dir, monkeypa
     shown = json.loads(runner.invoke(app, ["communities", "show", cid, "--index", idx, "--json"]).stdout)
     assert shown["keywords"] and shown["members"] and shown["size"] >= 2
     assert all(ev["chunk_id"] and ev["text"] for ev in shown["report"]["evidence"])
+
+
+def test_community_route_returns_member_chunks(tmp_path, sample_dir):
+    from typer.testing import CliRunner
+
+    from banyan import Banyan
+    from banyan.cli import app
+
+    idx = tmp_path / "idx"
+    with Banyan(idx, {"embedding": {"backend": "hash"}}) as bn:
+        bn.index([sample_dir])
+    assert CliRunner().invoke(app, ["communities", "build", "--index", str(idx)]).exit_code == 0
+    with Banyan(idx, {"embedding": {"backend": "hash"}, "graph": {"community_weight": 0.5}}) as bn:
+        hits = bn.graph().community_route("青石桥 林文远 临江市", k=5)
+        assert hits and all(h.routes == ("community",) for h in hits)
+        assert bn.search("Who designed the Lumen Bridge?", mode="graph", k=3)

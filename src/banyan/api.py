@@ -90,6 +90,12 @@ class Banyan:
             rel_vecs = cached_embed(self.store, emb)([f"{r.name.replace('_', ' ')}: {r.description}" for r in kinds])
             self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents, self._score_chunks,
                                          [r.name for r in kinds], rel_vecs)
+            communities = self.store.community_members(level=0)
+            if communities:
+                pos = {eid: i for i, eid in enumerate(kg.entity_ids)}
+                self._graph.community_vectors = cached_embed(self.store, emb)([kw for _, kw, _ in communities])
+                self._graph.community_members = [np.array([pos[e] for e in members if e in pos], dtype=np.int64)
+                                                 for _, _, members in communities]
             self._graph_version = version
         return self._graph
 

@@ -96,6 +96,9 @@ class GraphRetriever:
     relation_types: list[str] = field(default_factory=list)
     relation_vectors: np.ndarray | None = None
     mentions: Callable[[str], list[str]] = query_mentions
+    community_vectors: np.ndarray | None = None
+    community_members: list[np.ndarray] = field(default_factory=list)
+    """entity node ids of each level-0 community (empty until `banyan communities build`)"""
 
     def relation_weights(self, query: str) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -181,6 +184,21 @@ class GraphRetriever:
         ids = [self.kg.chunk_node(c) for c in order]
         scores = self.score_chunks(query, ids)
         return [Hit(ids[i], float(scores[i]), ("bridge",)) for i in top_k(scores, k)]
+
+    def community_route(self, query: str, k: int, top: int = 3) -> list[Hit]:
+        """Chunks of the communities whose keywords best match the query (top-down filter)."""
+        if self.community_vectors is None or not len(self.community_members) or self.score_chunks is None:
+            return []
+        sims = self.community_vectors @ self.embed_texts([query])[0]
+        chunks: list[int] = []
+        for c in top_k(sims, top):
+            for e in self.community_members[c]:
+                chunks.extend(self.kg.home.get(int(e), []))
+        if not chunks:
+            return []
+        ids = list(dict.fromkeys(self.kg.chunk_node(c) for c in chunks))
+        scores = self.score_chunks(query, ids)
+        return [Hit(ids[i], float(scores[i]), ("community",)) for i in top_k(scores, k)]
 
     def path_route(self, links: dict[int, float], k: int) -> list[Hit]:
         """Chunks whose triples lie on short paths between linked entities."""

@@ -78,9 +78,13 @@ class Retriever:
             if mode == "graph":
                 if not home:  # the question names no entity that has its own text: nothing to walk from
                     return rrf(routes, k=self.cfg.rrf_k)[:k]
-                return rrf({"ppr": [h.chunk_id for h in ppr], "bridge": [h.chunk_id for h in bridge],
-                            "home": [h.chunk_id for h in home][:HOME_LIMIT]},
-                           k=self.cfg.rrf_k, weights=GRAPH_WEIGHTS)[:k]
+                fused = {"ppr": [h.chunk_id for h in ppr], "bridge": [h.chunk_id for h in bridge],
+                         "home": [h.chunk_id for h in home][:HOME_LIMIT]}
+                weights = dict(GRAPH_WEIGHTS)
+                if g.cfg.community_weight > 0:
+                    fused["community"] = [h.chunk_id for h in g.community_route(query, n)]
+                    weights["community"] = g.cfg.community_weight
+                return rrf(fused, k=self.cfg.rrf_k, weights=weights)[:k]
             routes["ppr"] = [h.chunk_id for h in ppr]
             routes["bridge"] = [h.chunk_id for h in bridge]
             routes["home"] = [h.chunk_id for h in home][:HOME_LIMIT]

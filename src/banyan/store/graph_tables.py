@@ -168,6 +168,16 @@ class GraphTables:
             self._db.executemany("INSERT INTO community_members VALUES (?,?)", members)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('communities_at', ?)", (version,))
 
+    def community_members(self, level: int) -> list[tuple[str, str, list[str]]]:
+        """(community id, keyword text, member entity ids) of every community at ``level``."""
+        rows = self._db.execute("SELECT id, keywords FROM communities WHERE level=? ORDER BY id", (level,)).fetchall()
+        members: dict[str, list[str]] = {}
+        for cid, eid in self._db.execute(
+                "SELECT m.community_id, m.entity_id FROM community_members m JOIN communities c ON c.id = m.community_id "
+                "WHERE c.level=?", (level,)):
+            members.setdefault(cid, []).append(eid)
+        return [(cid, ", ".join(json.loads(kw)), members.get(cid, [])) for cid, kw in rows]
+
     def list_communities(self, level: int | None = None, limit: int = 50) -> list[tuple[str, int, str | None, int, str]]:
         where, args = ("WHERE level=?", [level]) if level is not None else ("", [])
         return self._db.execute(f"SELECT id, level, parent, size, title FROM communities {where} "
