@@ -105,3 +105,33 @@ def test_community_route_returns_member_chunks(tmp_path, sample_dir):
         hits = bn.graph().community_route("青石桥 林文远 临江市", k=5)
         assert hits and all(h.routes == ("community",) for h in hits)
         assert bn.search("Who designed the Lumen Bridge?", mode="graph", k=3)
+
+
+def test_llm_community_reports_are_cached_and_stored(tmp_path, sample_dir, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from banyan import Banyan
+    from banyan.cli import app
+    from fake_openai import FakeOpenAI
+
+    idx = tmp_path / "idx"
+    with Banyan(idx, {"embedding": {"backend": "hash"}}) as bn:
+        bn.index([sample_dir])
+    reply = {"content": json.dumps({"title": "Bridges of Eastport", "summary": "Built by Harrow & Vale [x]."})}
+    runner = CliRunner()
+    with FakeOpenAI(lambda req: reply) as srv:
+        monkeypatch.setenv("BANYAN_LLM_BASE_URL", srv.base_url)
+        args = ["communities", "build", "--index", str(idx), "--llm-reports", "--llm", "test-model"]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        calls = len(srv.requests)
+        assert calls >= 1 and "failed" in res.output
+        assert runner.invoke(app, args).exit_code == 0
+        assert len(srv.requests) == calls  # the second build is answered from the cache
+    cid = runner.invoke(app, ["communities", "list", "--index", str(idx)]).stdout.split()[0]
+    shown = json.loads(runner.invoke(app, ["communities", "show", cid, "--index", str(idx), "--json"]).stdout)
+    assert shown["report"]["llm_title"] == "Bridges of Eastport"
+    usage = json.loads(runner.invoke(app, ["usage", "--index", str(idx), "--json"]).stdout)
+    assert any(s["stage"] == "community-report" for s in usage["stages"])

@@ -96,7 +96,12 @@ def graph_export(out: Annotated[Path, typer.Argument(help="file (graphml) or fol
 
 
 @communities_app.command("build")
-def communities_build(index: IndexOpt = None) -> None:
+def communities_build(
+    index: IndexOpt = None,
+    llm_reports: Annotated[bool, typer.Option("--llm-reports", help="also write LLM summaries (needs an LLM)")] = False,
+    llm: Annotated[Optional[str], typer.Option("--llm", help="model name or gguf:PATH")] = None,
+    max_reports: Annotated[int, typer.Option(help="LLM summaries for at most this many largest communities")] = 100,
+) -> None:
     """Detect communities (dual perception) and store them with keywords and extractive reports."""
     from banyan.graph.communities import dual_perception, entity_graph, params_from, semantic_vectors
     from banyan.graph.tree import build_tree
@@ -109,9 +114,22 @@ def communities_build(index: IndexOpt = None) -> None:
         texts = {cid: text for cid, (_, text) in bn.store.citations(
             [kg.chunk_node(h) for hs in kg.home.values() for h in hs]).items()}
         tree = build_tree(kg, adj, vecs, levels, texts)
+        reports = {c.id: c.report for c in tree}
+        if llm_reports:
+            from banyan.graph.reports import summarize, with_summary
+            from banyan.llm import build_llm
+
+            cfg = bn.settings.llm.model_copy(update={"model": llm}) if llm else bn.settings.llm
+            stack = build_llm(cfg, bn.index_dir)
+            chosen = sorted(tree, key=lambda c: -len(c.members))[:max_reports]
+            results = summarize(stack.llm, chosen, concurrency=cfg.max_concurrency)
+            for c, r in zip(chosen, results):
+                reports[c.id] = with_summary(c, r)
+            failed = sum(not r.ok for r in results)
+            console.print(f"LLM summaries: {len(results) - failed} written, {failed} failed (see `banyan usage`)")
         bn.store.replace_communities(
-            [(c.id, c.level, c.parent, len(c.members), c.title, json.dumps(c.keywords, ensure_ascii=False), c.report)
-             for c in tree],
+            [(c.id, c.level, c.parent, len(c.members), c.title, json.dumps(c.keywords, ensure_ascii=False),
+              reports[c.id]) for c in tree],
             [(c.id, kg.entity_ids[m]) for c in tree for m in c.members],
             bn.store.resolved_version() or "",
         )
@@ -143,6 +161,9 @@ def communities_show(community_id: str, index: IndexOpt = None,
         return
     console.print(f"[bold]{escape(str(info['title']))}[/] (level {info['level']}, {info['size']} members)")
     console.print("keywords: " + escape(", ".join(info["keywords"])), highlight=False)  # type: ignore[arg-type]
+    report = info["report"]
+    if "llm_summary" in report:  # type: ignore[operator]
+        console.print(escape(f"{report['llm_title']}: {report['llm_summary']}"), highlight=False)  # type: ignore[index]
     for ev in info["report"]["evidence"]:  # type: ignore[index]
         console.print(f"  [{ev['chunk_id']}] " + escape(ev["text"]), highlight=False)
 
