@@ -5,8 +5,16 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
 
-from banyan.graph.communities import (DualParams, coherence, compare, dual_perception, leiden, modularity,
-                                      random_coherence, semantic_vectors)
+from banyan.graph.communities import (
+    DualParams,
+    coherence,
+    compare,
+    dual_perception,
+    leiden,
+    modularity,
+    random_coherence,
+    semantic_vectors,
+)
 
 
 def planted(seed: int = 0, k: int = 10, size: int = 30, p_in: float = 0.3, p_out: float = 0.01, noise: float = 0.8):

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from banyan import Banyan
 from banyan.cli import app
 from banyan.errors import IndexMismatchError
-
 from conftest import HASH, NO_GRAPH
 
 

@@ -1,10 +1,9 @@
+import numpy as np
 import pytest
 
 from banyan.eval.metrics import dedupe, passage_recall
 from banyan.index.vectors import ExactVectorIndex, top_k
 from banyan.retrieve.fusion import rrf
-
-import numpy as np
 
 
 def test_rrf_scores_and_order():

@@ -17,7 +17,6 @@ from banyan.extract.schema import load_schema
 from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.graph.resolve import resolve
 from banyan.types import Chunk
-
 from conftest import HASH
 
 SCHEMA = load_schema()

@@ -19,7 +19,6 @@ from banyan.llm.middleware import RateLimitedLLM, RetryingLLM
 from banyan.llm.openai_backend import parse_retry_after
 from banyan.llm.types import ChatMessage, Completion, Usage
 from banyan.settings import LLMSettings, Price, load_settings
-
 from fake_openai import FakeOpenAI
 
 

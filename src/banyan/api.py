@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import numpy as np
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from banyan.embed import Embedder, create_embedder
+from banyan.errors import IndexMismatchError
 from banyan.extract.schema import RELATED, Schema, load_schema
 from banyan.graph.build import cached_embed
-from banyan.errors import IndexMismatchError
+from banyan.graph.kg import KnowledgeGraph
 from banyan.index.bm25 import BM25Index
 from banyan.index.pipeline import NoProgress, Progress, build_bm25, embed_missing, ingest_files
-from banyan.graph.kg import KnowledgeGraph
 from banyan.index.vectors import ExactVectorIndex
-from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.retrieve import Retriever
+from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.settings import CONFIG_FILE, SearchMode, Settings, load_settings, settings_to_toml
 from banyan.store import SQLiteStore, StoreStats
 from banyan.types import IndexReport, SearchResult
@@ -83,6 +83,7 @@ class Banyan:
                 "graph modes need the knowledge graph, and this index has none: run `banyan index` with "
                 "graph.enabled = true (the default)"
             )
+        version = f"{version}|{self.store.get_meta('communities_at') or ''}"
         if self._graph is None or self._graph_version != version:
             emb = self.embedder()
             kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)

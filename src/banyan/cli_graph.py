@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -131,7 +132,7 @@ def communities_build(
             [(c.id, c.level, c.parent, len(c.members), c.title, json.dumps(c.keywords, ensure_ascii=False),
               reports[c.id]) for c in tree],
             [(c.id, kg.entity_ids[m]) for c in tree for m in c.members],
-            bn.store.resolved_version() or "",
+            f"{bn.store.resolved_version() or ''}@{time.time():.3f}",
         )
     console.print(f"stored {len(tree)} communities over {len(levels)} levels")
 
