@@ -97,6 +97,10 @@ def test_cli_build_list_show_on_the_sample_corpus(tmp_path, sample_dir, monkeypa
     shown = json.loads(runner.invoke(app, ["communities", "show", cid, "--index", idx, "--json"]).stdout)
     assert shown["keywords"] and shown["members"] and shown["size"] >= 2
     assert all(ev["chunk_id"] and ev["text"] for ev in shown["report"]["evidence"])
+    listed = json.loads(runner.invoke(app, ["communities", "list", "--index", idx, "--json"]).stdout)
+    assert listed[0]["id"] == shown["id"] or any(c["id"] == shown["id"] for c in listed)
+    res = runner.invoke(app, ["communities", "build", "--index", idx, "--communities", "leiden"])
+    assert res.exit_code == 0 and "1 levels" in res.output
 
 
 def test_community_route_returns_member_chunks(tmp_path, sample_dir):

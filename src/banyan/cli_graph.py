@@ -102,16 +102,20 @@ def communities_build(
     llm_reports: Annotated[bool, typer.Option("--llm-reports", help="also write LLM summaries (needs an LLM)")] = False,
     llm: Annotated[Optional[str], typer.Option("--llm", help="model name or gguf:PATH")] = None,
     max_reports: Annotated[int, typer.Option(help="LLM summaries for at most this many largest communities")] = 100,
+    communities: Annotated[str, typer.Option("--communities", help="dual (default) | leiden")] = "dual",
 ) -> None:
     """Detect communities (dual perception) and store them with keywords and extractive reports."""
-    from banyan.graph.communities import dual_perception, entity_graph, params_from, semantic_vectors
+    from banyan.graph.communities import dual_perception, entity_graph, leiden, params_from, semantic_vectors
     from banyan.graph.tree import build_tree
 
     with _open(index) as bn:
         kg = bn.graph().kg
         adj = entity_graph(kg)
         vecs = semantic_vectors(adj, kg.entity_vectors)
-        levels = dual_perception(adj, vecs, params_from(bn.settings.communities))
+        if communities not in ("dual", "leiden"):
+            raise BanyanError(f"unknown community algorithm {communities!r}; choose dual or leiden")
+        levels = (dual_perception(adj, vecs, params_from(bn.settings.communities)) if communities == "dual"
+                  else [leiden(adj, seed=bn.settings.communities.seed)])
         texts = {cid: text for cid, (_, text) in bn.store.citations(
             [kg.chunk_node(h) for hs in kg.home.values() for h in hs]).items()}
         tree = build_tree(kg, adj, vecs, levels, texts)
@@ -139,12 +143,17 @@ def communities_build(
 
 @communities_app.command("list")
 def communities_list(index: IndexOpt = None, level: Annotated[Optional[int], typer.Option()] = None,
-                     limit: Annotated[int, typer.Option()] = 30) -> None:
+                     limit: Annotated[int, typer.Option()] = 30,
+                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Stored communities, largest first (run `banyan communities build` first)."""
     with _open(index) as bn:
         rows = bn.store.list_communities(level, limit)
     if not rows:
         raise BanyanError("no communities stored: run `banyan communities build`")
+    if as_json:
+        print(json.dumps([{"id": c, "level": lv, "parent": p, "size": n, "title": t} for c, lv, p, n, t in rows],
+                         ensure_ascii=False, indent=2))
+        return
     for cid, lv, _, size, title in rows:
         console.print(f"{cid[:10]}  level {lv}  {size:>5} members  {escape(title)}", highlight=False)
 

@@ -80,8 +80,8 @@ class GraphSettings(_Section):
     seed_passages: int = Field(20, ge=0)
     path_hops: int = Field(2, ge=1, le=4)
     community_weight: float = Field(
-        0.0, ge=0, description="weight of the community route in graph mode (needs `banyan communities build`); "
-        "off by default: on 2Wiki dev it cost 0.3 recall@5 at 0.2")
+        0.1, ge=0, description="weight of the community route in graph mode, once `banyan communities build` ran "
+        "(2Wiki dev at 0.1: recall@5 unchanged, inference +1.0, recall@2 -0.4; at 0.2 recall@5 -0.3)")
     relation_boost: float = Field(0.0, ge=0, description="extra weight on edges of relation types the query asks about")
 
 

@@ -7,9 +7,10 @@ Dual perception:
 3. Assignment: each entity moves to the candidate community (its own or a neighbour's) with the
    best ``lam * structural + (1 - lam) * semantic`` score, where structural is the share of its
    edge weight going into the community and semantic the cosine to the community centroid.
-4. Hierarchy: communities are merged pairwise while ``lam * density + (1 - lam) * cosine`` of
-   two neighbouring communities passes ``threshold`` and the merged size stays within ``size_cap``;
-   each merge round is one level up, so levels nest by construction.
+4. Hierarchy: neighbouring communities are merged pairwise while
+   ``lam * modularity gain (scaled) + (1 - lam) * centroid cosine`` passes ``threshold``, the gain is
+   positive and the merged size stays within ``size_cap``; each merge round is one level up, so
+   levels nest by construction.
 All functions are pure: arrays in, arrays out.
 """
 
@@ -109,10 +110,14 @@ def merge_level(adj: sp.csr_matrix, vecs: np.ndarray, labels: np.ndarray, p: Dua
     a, b, w = between.row[mask], between.col[mask], between.data[mask]
     if not len(a):
         return None
-    density = w / (sizes[a] * sizes[b])
-    density = density / max(density.max(), 1e-12)
+    # structure: the modularity gain of merging a and b (Louvain's criterion), scaled to [0, 1]
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    vol = np.bincount(labels, weights=deg, minlength=c)
+    two_m = max(float(deg.sum()), 1e-12)
+    gain = 2 * w / two_m - 2 * vol[a] * vol[b] / two_m**2
+    struct = np.clip(gain / max(float(gain.max()), 1e-12), 0.0, None)
     cent = _centroids(vecs, labels, c)
-    score = p.lam * density + (1 - p.lam) * np.einsum("ij,ij->i", cent[a], cent[b])
+    score = np.where(gain > 0, p.lam * struct + (1 - p.lam) * np.einsum("ij,ij->i", cent[a], cent[b]), -1.0)
     parent = np.arange(c)
     used = np.zeros(c, dtype=bool)
     merged = False
