@@ -43,8 +43,9 @@ class Banyan:
         self._schema: Schema | None = None
         self._graph: GraphRetriever | None = None
         self._graph_version = ""
+        self._last_query: tuple[str, np.ndarray] | None = None
         self.retriever = Retriever(self.settings.retrieval, self.embedder, self.vectors, self.bm25, self.graph,
-                                   lambda: self.store.resolved_version() is not None)
+                                   lambda: self.store.resolved_version() is not None, self.query_vector)
 
     # -- components, loaded lazily ----------------------------------------------------------
     def embedder(self) -> Embedder:
@@ -100,8 +101,14 @@ class Banyan:
             self._graph_version = version
         return self._graph
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding, remembered for the last query (several routes need it)."""
+        if self._last_query is None or self._last_query[0] != query:
+            self._last_query = (query, self.embedder().embed_query(query))
+        return self._last_query[1]
+
     def _score_chunks(self, query: str, chunk_ids: list[str]) -> np.ndarray:
-        return self.vectors().scores(self.embedder().embed_query(query), chunk_ids)
+        return self.vectors().scores(self.query_vector(query), chunk_ids)
 
     # -- indexing ---------------------------------------------------------------------------
     def index(self, paths: Iterable[Path | str], *, progress: Progress | None = None,

@@ -109,8 +109,10 @@ class GraphRetriever:
 
     def transition_for(self, query: str) -> sp.csr_matrix:
         """The walk's transitions, with edges of the relation types the query asks about boosted."""
+        if self.cfg.relation_boost <= 0:
+            return self.kg.trans
         weights = {t: w for t, w in self.relation_weights(query).items() if t in self.kg.typed}
-        if not weights or self.cfg.relation_boost <= 0:
+        if not weights:
             return self.kg.trans
         adj = self.kg.adjacency.copy()
         for t, w in weights.items():

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from banyan.embed import Embedder, covers
 from banyan.index.bm25 import BM25Index
 from banyan.index.vectors import VectorIndex
@@ -37,9 +39,11 @@ class Retriever:
     bm25: Callable[[], BM25Index]
     graph: Callable[[], GraphRetriever]
     has_graph: Callable[[], bool] = lambda: False
+    query_vector: Callable[[str], np.ndarray] | None = None
+    """the query's embedding, shared by every route that needs it (embedded once per query)"""
 
     def dense(self, query: str, n: int) -> list[Hit]:
-        vec = self.embedder().embed_query(query)
+        vec = self.query_vector(query) if self.query_vector else self.embedder().embed_query(query)
         return [Hit(cid, s, ("dense",)) for cid, s in self.vectors().search(vec, n)]
 
     def lexical(self, query: str, n: int) -> list[Hit]:
