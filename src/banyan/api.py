@@ -10,7 +10,7 @@ import numpy as np
 
 from banyan.embed import Embedder, create_embedder
 from banyan.errors import IndexMismatchError
-from banyan.extract.schema import RELATED, Schema, load_schema
+from banyan.extract.schema import Schema, load_schema, relation_text
 from banyan.graph.build import cached_embed
 from banyan.graph.kg import KnowledgeGraph
 from banyan.index.bm25 import BM25Index
@@ -88,10 +88,10 @@ class Banyan:
         if self._graph is None or self._graph_version != version:
             emb = self.embedder()
             kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
-            kinds = [r for r in self.schema().relation_types if r.name != RELATED]
-            rel_vecs = cached_embed(self.store, emb)([f"{r.name.replace('_', ' ')}: {r.description}" for r in kinds])
-            self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents, self._score_chunks,
-                                         [r.name for r in kinds], rel_vecs)
+            kinds = self.schema().typed_relations()
+            rel_vecs = cached_embed(self.store, emb)([relation_text(r) for r in kinds])
+            self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents, self.schema(),
+                                         self._score_chunks, [r.name for r in kinds], rel_vecs)
             communities = self.store.community_members(level=0)
             if communities:
                 pos = {eid: i for i, eid in enumerate(kg.entity_ids)}

@@ -38,6 +38,11 @@ class RelationType(_Strict):
     tail: tuple[str, ...] = ()
 
 
+def relation_text(rel: RelationType) -> str:
+    """What gets embedded for a relation type: its name in words and its description."""
+    return f"{rel.name.replace('_', ' ')}: {rel.description}"
+
+
 class AttributeType(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
@@ -67,6 +72,10 @@ class Schema(_Strict):
             if unknown:
                 raise ValueError(f"relation {rel.name!r} refers to unknown entity type(s): {', '.join(unknown)}")
         return self
+
+    def typed_relations(self) -> list[RelationType]:
+        """Relation types a phrase can be assigned to (all but the catch-all related_to)."""
+        return [r for r in self.relation_types if r.name != RELATED]
 
     def entity_type_for_ner(self, label: str) -> str | None:
         for t in self.entity_types:

@@ -16,7 +16,7 @@ import numpy as np
 
 from banyan.embed import Embedder
 from banyan.extract.base import Extractor, Mention, normalize_name
-from banyan.extract.schema import OTHER, RELATED, Schema
+from banyan.extract.schema import OTHER, RELATED, Schema, relation_text
 from banyan.graph.resolve import resolve
 from banyan.index.pipeline import Progress
 from banyan.settings import GraphSettings
@@ -102,10 +102,10 @@ def title_aliases(mentions: Sequence[Mention], titles: dict[str, str]) -> list[M
 def type_relations(phrases: Sequence[str], schema: Schema, embed: Callable[[list[str]], np.ndarray],
                    threshold: float) -> dict[str, str]:
     """Each phrase's closest schema relation type by embedding cosine, or related_to below threshold."""
-    kinds = [r for r in schema.relation_types if r.name != RELATED]
+    kinds = schema.typed_relations()
     if not phrases or not kinds:
         return {p: RELATED for p in phrases}
-    rel = embed([f"{r.name.replace('_', ' ')}: {r.description}" for r in kinds])
+    rel = embed([relation_text(r) for r in kinds])
     vecs = embed(list(phrases))
     sims = vecs @ rel.T
     best = sims.argmax(axis=1)
@@ -127,7 +127,7 @@ def resolve_graph(store: SQLiteStore, schema: Schema, embedder: Embedder, cfg: G
         [(e.id, e.name, e.type, e.n_chunks) for e in entities],
         [(n, e.type, e.id) for e in entities for n in e.norms],
         [(m.entity_id, m.member, m.rule, m.score) for m in merges],
-        store.graph_version(),
+        version,  # nothing above changes chunks or extractions, so the version still holds
     )
     embed([e.name for e in entities])  # entity-name vectors for query linking, computed while indexing
     report.add_time("resolve", time.perf_counter() - t0)

@@ -27,11 +27,10 @@ class ExactVectorIndex:
     def __init__(self, ids: list[str], matrix: np.ndarray) -> None:
         self.ids = ids
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self._pos = {cid: i for i, cid in enumerate(ids)}
 
     def scores(self, query: np.ndarray, ids: list[str]) -> np.ndarray:
         """Cosine of ``query`` with the given chunks (0 for chunks without a vector)."""
-        if not hasattr(self, "_pos"):
-            self._pos = {cid: i for i, cid in enumerate(self.ids)}
         rows = [self._pos.get(c, -1) for c in ids]
         q = np.asarray(query, dtype=np.float32)
         out = np.zeros(len(ids), np.float32)

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from banyan.extract.base import normalize_name
+from banyan.extract.schema import Schema
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.index.vectors import top_k
@@ -72,17 +73,15 @@ def exact_links(query: str, norm_index: dict[str, int]) -> dict[int, float]:
     return {e: 1.0 for _, _, e in found}
 
 
-def query_mentions(query: str) -> list[str]:
-    """Entity-like spans of the query, by the same NLP the extractor uses."""
+def query_mentions(query: str, schema: Schema) -> list[str]:
+    """Entity-like spans of the query, by the same NLP and schema the extractor uses."""
     if detect_lang(query) == "zh":
         from banyan.extract.chinese import _posseg
 
-        return [w for w, f in _posseg().cut(query) if f in ("nr", "ns", "nt", "nz", "nrt", "nrfg") and len(w) > 1]
+        return [w for w, f in _posseg().cut(query) if schema.entity_type_for_pos(f) and len(w) > 1]
     from banyan.extract.english import _sentence_mentions, load_spacy
-    from banyan.extract.schema import load_schema
 
     doc = load_spacy()(query)
-    schema = load_schema()
     return [doc[s:e].text for sent in doc.sents for s, e, _ in _sentence_mentions(sent, schema)]
 
 
@@ -91,11 +90,12 @@ class GraphRetriever:
     kg: KnowledgeGraph
     cfg: GraphSettings
     embed_texts: Callable[[list[str]], np.ndarray]
+    schema: Schema
     score_chunks: Callable[[str, list[str]], np.ndarray] | None = None
     """dense similarity of the query to given chunks (for ranking bridge candidates)"""
     relation_types: list[str] = field(default_factory=list)
     relation_vectors: np.ndarray | None = None
-    mentions: Callable[[str], list[str]] = query_mentions
+    mentions: Callable[[str, Schema], list[str]] = query_mentions
     community_vectors: np.ndarray | None = None
     community_members: list[np.ndarray] = field(default_factory=list)
     """entity node ids of each level-0 community (empty until `banyan communities build`)"""
@@ -121,7 +121,7 @@ class GraphRetriever:
 
     def link(self, query: str) -> dict[int, float]:
         links = exact_links(query, self.kg.norm_index)
-        spans = [m for m in self.mentions(query) if normalize_name(m) not in self.kg.norm_index]
+        spans = [m for m in self.mentions(query, self.schema) if normalize_name(m) not in self.kg.norm_index]
         if spans and self.kg.n_entities:
             sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
             for row in sims:
