@@ -1,5 +1,5 @@
 from banyan.ingest.chunking import chunk_document, chunk_spans, sentence_spans
-from banyan.ingest.lang import count_tokens, detect_lang
+from banyan.text import count_tokens, detect_lang
 from banyan.types import Document
 
 EN = ("Ada Whitcombe was an engineer. She designed the Lumen Bridge! Was it long? "

@@ -113,10 +113,16 @@ def test_community_route_returns_member_chunks(tmp_path, sample_dir):
     with Banyan(idx, {"embedding": {"backend": "hash"}}) as bn:
         bn.index([sample_dir])
     assert CliRunner().invoke(app, ["communities", "build", "--index", str(idx)]).exit_code == 0
-    with Banyan(idx, {"embedding": {"backend": "hash"}, "graph": {"community_weight": 0.5}}) as bn:
-        hits = bn.graph().community_route("青石桥 林文远 临江市", k=5)
+    with Banyan(idx, {"embedding": {"backend": "hash"}}) as bn:
+        graph = bn.view.graph()
+        hits = graph.community_route(bn.view.query("青石桥 林文远 临江市"), k=5)
         assert hits and all(h.routes == ("community",) for h in hits)
         assert bn.search("Who designed the Lumen Bridge?", mode="graph", k=3)
+    # a mode declared in settings alone: the community route by itself
+    custom = {"embedding": {"backend": "hash"}, "retrieval": {"modes": {"community": {"routes": {"community": 1.0}}}}}
+    with Banyan(idx, custom) as bn:
+        found = bn.search("青石桥 林文远 临江市", mode="community", k=5)
+        assert found and all(r.routes == ("community",) for r in found)
 
 
 def test_llm_community_reports_are_cached_and_stored(tmp_path, sample_dir, monkeypatch):

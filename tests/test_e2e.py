@@ -22,7 +22,7 @@ def test_index_and_search_with_citations(hash_index):
         assert results, mode
         top = results[0]
         assert top.rank == 1 and top.citation.title
-        doc_text = hash_index.store.citations([top.citation.chunk_id])[top.citation.chunk_id][1]
+        doc_text = hash_index.store.citations([top.citation.chunk_id])[top.citation.chunk_id].text
         assert doc_text == top.text
     assert hash_index.search("Who founded Harrow & Vale Construction?", mode="bm25")[0].citation.title \
         == "Harrow & Vale Construction"
@@ -86,7 +86,7 @@ def test_bad_inputs_are_reported_and_the_rest_indexed(tmp_path):
 
 def _consistent(db_path):
     db = sqlite3.connect(db_path)
-    one = lambda q: db.execute(q).fetchone()[0]  # noqa: E731
+    one = lambda q: db.execute(q).fetchone()[0]
     assert one("PRAGMA integrity_check") == "ok"
     assert one("SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)") == 0
     assert one("SELECT COUNT(*) FROM documents WHERE id NOT IN (SELECT doc_id FROM chunks)") == 0

@@ -123,7 +123,7 @@ def test_resolution_rules():
     embed = _fake_embed({frozenset({"lothair i", "lothair ii"}), frozenset({"paris", "paris hilton"}),
                          frozenset({"ray charles", "charles ray"})})
     entities, merges = resolve(mentions, embed, threshold=0.9)
-    by_norm = {n: e for e in entities for n in e.norms}
+    by_norm = {n: e for e in entities for n in e.aliases}
     assert by_norm["lothair ii"].n_chunks == 2  # case variants are one entity
     assert by_norm["lothair i"] is not by_norm["lothair ii"]  # numerals differ: never merged
     assert by_norm["bbc"] is by_norm["british broadcasting corporation"]
@@ -143,12 +143,12 @@ def test_embedding_merge_and_keep_apart_and_title_alias():
                                                                 "person", -1, -1, True)]
     embed = _fake_embed({frozenset({"frank lloyd", "frank w lloyd"})})
     entities, merges = resolve(mentions, embed, threshold=0.9)
-    by_norm = {n: e for e in entities for n in e.norms}
+    by_norm = {n: e for e in entities for n in e.aliases}
     assert by_norm["frank lloyd"] is by_norm["frank w lloyd"] is by_norm["frank william george lloyd"]
     assert {m.rule for m in merges} == {"embedding", "title"}
     assert by_norm["richard"] is not by_norm["richard filangieri"]  # one-word topic under a longer title
     apart, _ = resolve(mentions, embed, threshold=0.9, keep_apart={("frank lloyd", "frank w lloyd")})
-    by_norm = {n: e for e in apart for n in e.norms}
+    by_norm = {n: e for e in apart for n in e.aliases}
     assert by_norm["frank lloyd"] is not by_norm["frank w lloyd"]
 
 
@@ -181,15 +181,16 @@ def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir):
     with Banyan(tmp_path / "idx", HASH) as bn:
         bn.index([corpus])
         st = bn.store
-        eid, name, kind, n = st.find_entity("thomas harrow")
-        assert kind == "person" and n >= 2
-        prov = st.provenance_of(st.entity_norms(eid))
-        assert any(title == "Thomas Harrow" and topic for _, title, _, topic in prov)
-        chunk_ids = {c for c, *_ in prov}
+        ent = st.find_entity("thomas harrow")
+        assert ent.type == "person" and ent.n_chunks >= 2
+        n = ent.n_chunks
+        prov = st.provenance_of(ent.aliases)
+        assert any(p.title == "Thomas Harrow" and p.topic for p in prov)
+        chunk_ids = {p.chunk_id for p in prov}
         assert chunk_ids <= {c for c, _, _ in st.iter_chunks()}
-        for head, phrase, tail, _, cid in st.triples_of(st.entity_norms(eid)):
-            [(cit, text)] = st.citations([cid]).values()
-            assert cit.chunk_id == cid
+        for rel in st.relations_of(ent.aliases):
+            [passage] = st.citations([rel.chunk_id]).values()
+            assert passage.citation.chunk_id == rel.chunk_id
         q = "Where was the founder of Harrow & Vale Construction born?"
         hits = bn.search(q, mode="graph", k=2)
         assert {r.citation.title for r in hits} == {"Harrow & Vale Construction", "Thomas Harrow"}
@@ -198,9 +199,8 @@ def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir):
         # deleting a file removes what was extracted from it
         bn.remove(corpus / "thomas_harrow.md")
         bn.build_graph()
-        _, _, _, n_after = st.find_entity("thomas harrow")
-        assert n_after == n - 1
-        assert not any(title == "Thomas Harrow" for _, title, _, _ in st.provenance_of(st.entity_norms(eid)))
+        assert st.find_entity("thomas harrow").n_chunks == n - 1
+        assert not any(p.title == "Thomas Harrow" for p in st.provenance_of(ent.aliases))
 
 
 def test_cli_graph_commands(tmp_path, sample_dir, monkeypatch):

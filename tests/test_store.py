@@ -29,7 +29,8 @@ def test_round_trip_documents_chunks_embeddings(tmp_path):
     ids, mat = st.load_embeddings("m")
     assert ids == [cid] and mat.tolist() == [[pytest.approx(0.6), pytest.approx(0.8)]]
     assert st.chunks_without_embedding("m") == [] and len(st.chunks_without_embedding("other")) == 1
-    cit, txt = st.citations([cid])[cid]
+    found = st.citations([cid])[cid]
+    cit, txt = found.citation, found.text
     assert (cit.title, cit.start, cit.end, txt) == ("T", 0, len(d.text), d.text)
     st.close()
     again = SQLiteStore(tmp_path, create=False)

@@ -1,5 +1,5 @@
 from banyan.index.bm25 import BM25Index
-from banyan.index.tokenize import tokenize
+from banyan.text import bm25_tokens as tokenize
 
 
 def test_english_is_stemmed_without_stopwords():

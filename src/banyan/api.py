@@ -1,33 +1,34 @@
-"""The Python API: ``Banyan(index_dir).index(paths)`` then ``.search(query)``."""
+"""The Python API: every use case of one index as a typed operation.
+
+``Banyan(index_dir)`` is the facade the CLI (and the REST and MCP servers) call: the shells only
+parse arguments and print. One ``Banyan`` serves concurrent searches from many threads: the store
+gives each thread its own connection, the read side (``app.view.IndexView``) is loaded once per
+store version and then read-only, and every request carries its own ``Query``.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from banyan.app import graph_ops
+from banyan.app.view import IndexView
 from banyan.embed import Embedder, create_embedder
-from banyan.errors import IndexMismatchError
-from banyan.extract.schema import Schema, load_schema, relation_text
-from banyan.graph.build import cached_embed
-from banyan.graph.kg import KnowledgeGraph
-from banyan.index.bm25 import BM25Index
+from banyan.extract.schema import Schema, load_schema
 from banyan.index.pipeline import NoProgress, Progress, build_bm25, embed_missing, ingest_files
-from banyan.index.vectors import ExactVectorIndex
-from banyan.retrieve import Retriever
-from banyan.retrieve.graph_routes import GraphRetriever
-from banyan.settings import CONFIG_FILE, SearchMode, Settings, load_settings, settings_to_toml
+from banyan.settings import CONFIG_FILE, Settings, load_settings, settings_to_toml
 from banyan.store import SQLiteStore, StoreStats
-from banyan.types import IndexReport, SearchResult
+from banyan.types import Community, EntityView, IndexReport, SearchResult
 
 
 class Banyan:
     """One index directory: its store, embedder and search indexes.
 
-    ``settings`` overrides (a nested dict, e.g. ``{"embedding": {"backend": "e5"}}``) win over
-    environment variables and the index's ``banyan.toml``.
+    ``overrides`` (a nested dict, e.g. ``{"embedding": {"backend": "e5"}}``) win over environment
+    variables and the index's ``banyan.toml``; with none, an index opens with the embedder and
+    chunking it was built with.
     """
 
     def __init__(self, index_dir: Path | str = ".banyan", overrides: dict[str, Any] | None = None,
@@ -35,82 +36,25 @@ class Banyan:
         self.index_dir = Path(index_dir)
         self.settings = settings or load_settings(self.index_dir, overrides)
         self.store = SQLiteStore(self.index_dir)
+        self._lock = threading.Lock()
         self._embedder: Embedder | None = None
-        self._vectors: ExactVectorIndex | None = None
-        self._vectors_version = -1
-        self._bm25: BM25Index | None = None
-        self._bm25_version = -1
         self._schema: Schema | None = None
-        self._graph: GraphRetriever | None = None
-        self._graph_version = ""
-        self._last_query: tuple[str, np.ndarray] | None = None
-        self.retriever = Retriever(self.settings.retrieval, self.embedder, self.vectors, self.bm25, self.graph,
-                                   lambda: self.store.resolved_version() is not None, self.query_vector)
+        self.view = IndexView(self.store, self.settings, self.index_dir, self.embedder, self.schema)
 
-    # -- components, loaded lazily ----------------------------------------------------------
+    # -- components, loaded once --------------------------------------------------------------
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = create_embedder(self.settings.embedding)
-        return self._embedder
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = create_embedder(self.settings.embedding)
+            return self._embedder
 
-    def vectors(self) -> ExactVectorIndex:
-        version = self.store.version()
-        if self._vectors is None or self._vectors_version != version:
-            name = self.embedder().name
-            ids, matrix = self.store.load_embeddings(name)
-            n_chunks = self.store.stats().chunks
-            if len(ids) < n_chunks:
-                others = {m: n for m, n in self.store.stats().embeddings.items() if m != name}
-                hint = f" (it holds vectors from {', '.join(others)})" if others else ""
-                raise IndexMismatchError(
-                    f"{n_chunks - len(ids)} of {n_chunks} chunks have no vector from embedder {name}{hint}; "
-                    f"run `banyan index` again to embed them, or set embedding.backend to the one used"
-                )
-            self._vectors, self._vectors_version = ExactVectorIndex(ids, matrix), version
-        return self._vectors
+    def schema(self) -> Schema:
+        with self._lock:
+            if self._schema is None:
+                self._schema = load_schema(self.settings.graph.schema_path)
+            return self._schema
 
-    def bm25(self) -> BM25Index:
-        version = self.store.version()
-        if self._bm25 is None or self._bm25_version != version:
-            self._bm25 = build_bm25(self.store, self.index_dir, self.settings, IndexReport())
-            self._bm25_version = version
-        return self._bm25
-
-    def graph(self) -> GraphRetriever:
-        """The knowledge graph and its routes, reloaded when the graph changed."""
-        version = self.store.resolved_version()
-        if version is None:
-            raise IndexMismatchError(
-                "graph modes need the knowledge graph, and this index has none: run `banyan index` with "
-                "graph.enabled = true (the default)"
-            )
-        version = f"{version}|{self.store.get_meta('communities_at') or ''}"
-        if self._graph is None or self._graph_version != version:
-            emb = self.embedder()
-            kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
-            kinds = self.schema().typed_relations()
-            rel_vecs = cached_embed(self.store, emb)([relation_text(r) for r in kinds])
-            self._graph = GraphRetriever(kg, self.settings.graph, emb.embed_documents, self.schema(),
-                                         self._score_chunks, [r.name for r in kinds], rel_vecs)
-            communities = self.store.community_members(level=0)
-            if communities:
-                pos = {eid: i for i, eid in enumerate(kg.entity_ids)}
-                self._graph.community_vectors = cached_embed(self.store, emb)([kw for _, kw, _ in communities])
-                self._graph.community_members = [np.array([pos[e] for e in members if e in pos], dtype=np.int64)
-                                                 for _, _, members in communities]
-            self._graph_version = version
-        return self._graph
-
-    def query_vector(self, query: str) -> np.ndarray:
-        """The query's embedding, remembered for the last query (several routes need it)."""
-        if self._last_query is None or self._last_query[0] != query:
-            self._last_query = (query, self.embedder().embed_query(query))
-        return self._last_query[1]
-
-    def _score_chunks(self, query: str, chunk_ids: list[str]) -> np.ndarray:
-        return self.vectors().scores(self.query_vector(query), chunk_ids)
-
-    # -- indexing ---------------------------------------------------------------------------
+    # -- indexing -------------------------------------------------------------------------------
     def index(self, paths: Iterable[Path | str], *, progress: Progress | None = None,
               embed: bool = True) -> IndexReport:
         """Index files and folders; returns counts, failures and seconds per stage."""
@@ -124,11 +68,6 @@ class Banyan:
             self.build_graph(report, progress)
         build_bm25(self.store, self.index_dir, self.settings, report)
         return report
-
-    def schema(self) -> Schema:
-        if self._schema is None:
-            self._schema = load_schema(self.settings.graph.schema_path)
-        return self._schema
 
     def build_graph(self, report: IndexReport | None = None, progress: Progress | None = None) -> IndexReport:
         """Extract entities and relations from new chunks (no LLM), then resolve entities."""
@@ -155,26 +94,66 @@ class Banyan:
             )
             tmp.replace(path)  # atomic: a killed run never leaves half a config behind
 
-    # -- searching --------------------------------------------------------------------------
-    def search(self, query: str, mode: SearchMode | None = None, k: int | None = None) -> list[SearchResult]:
-        """Ranked, cited passages for ``query``."""
+    # -- searching --------------------------------------------------------------------------------
+    def search(self, query: str, mode: str | None = None, k: int | None = None) -> list[SearchResult]:
+        """Ranked, cited passages for ``query``. Safe to call from many threads at once."""
         if not query.strip():
             raise ValueError("empty query")
-        hits = self.retriever.search(query, mode or self.settings.retrieval.default_mode,
-                                     k or self.settings.retrieval.k)
+        q = self.view.query(query)
+        hits = self.view.retriever().search(q, mode or self.settings.retrieval.default_mode,
+                                            k or self.settings.retrieval.k)
         found = self.store.citations([h.chunk_id for h in hits])
         return [
-            SearchResult(rank, h.score, found[h.chunk_id][1], found[h.chunk_id][0], h.routes)
+            SearchResult(rank, h.score, found[h.chunk_id].text, found[h.chunk_id].citation, h.routes)
             for rank, h in enumerate((h for h in hits if h.chunk_id in found), 1)
         ]
 
+    def resolve_mode(self, query: str, mode: str | None = None) -> str:
+        """The mode ``auto`` (or ``mode``) stands for with this question on this index."""
+        return self.view.retriever().resolve_mode(self.view.query(query), mode or self.settings.retrieval.default_mode)
+
+    # -- inspecting ------------------------------------------------------------------------------
     def stats(self) -> StoreStats:
         return self.store.stats()
+
+    def graph_stats(self) -> dict[str, object]:
+        return self.store.graph_stats()
+
+    def entity(self, name: str) -> EntityView:
+        """Type, aliases, relations, attributes and source chunks of the entity called ``name``."""
+        return graph_ops.entity_view(self.store, name, self.index_dir)
+
+    def unmerge(self, a: str, b: str) -> bool:
+        """Keep names ``a`` and ``b`` apart from now on and re-resolve; True if they are now separate."""
+        na, nb = graph_ops.keep_apart(self.store, a, b, self.index_dir)
+        self.build_graph()
+        ea, eb = self.store.find_entity(na), self.store.find_entity(nb)
+        return not (ea is not None and eb is not None and ea.id == eb.id)
+
+    def export_graph(self, out: Path, fmt: str = "graphml") -> graph_ops.ExportReport:
+        """Write the graph as GraphML (a file) or neo4j-admin import CSVs (a folder)."""
+        return graph_ops.export_graph(self.store, Path(out), fmt)
+
+    # -- communities -------------------------------------------------------------------------------
+    def build_communities(self, algorithm: str = "dual", *, llm_reports: bool = False, llm_model: str | None = None,
+                          max_reports: int = 100) -> graph_ops.CommunityBuildReport:
+        """Detect communities of the graph and store them with keywords and cited reports."""
+        return graph_ops.build_communities(self.store, self.view.graph().kg, self.embedder(), self.settings,
+                                           self.index_dir, algorithm=algorithm, llm_reports=llm_reports,
+                                           llm_model=llm_model, max_reports=max_reports)
+
+    def communities(self, level: int | None = None, limit: int = 50) -> list[Community]:
+        """Stored communities, largest first within each level."""
+        return graph_ops.list_communities(self.store, level, limit)
+
+    def community(self, community_id: str) -> Community:
+        """One community (id or id prefix) with its report and main members."""
+        return graph_ops.get_community(self.store, community_id)
 
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Banyan":
+    def __enter__(self) -> Banyan:
         return self
 
     def __exit__(self, *exc: object) -> None:

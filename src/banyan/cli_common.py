@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,10 +14,10 @@ from banyan.api import Banyan
 console = Console()
 err = Console(stderr=True)
 
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", "-i", help="index directory [default: ./.banyan]")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", "-i", help="index directory [default: ./.banyan]")]
 NoGraphOpt = Annotated[bool, typer.Option("--no-graph", help="skip the knowledge graph (graph modes unavailable)")]
 EmbedderOpt = Annotated[
-    Optional[str], typer.Option("--embedder", help="onnx (default) | e5 (multilingual) | sentence-transformers | openai | hash")
+    str | None, typer.Option("--embedder", help="onnx (default) | e5 (multilingual) | sentence-transformers | openai | hash")
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -14,7 +14,7 @@ from banyan.cli_common import IndexOpt, console
 llm_app = typer.Typer(no_args_is_help=True, help="The LLM connection: check it, see what it cost.")
 
 
-LlmOpt = Annotated[Optional[str], typer.Option("--llm", help="model name (OpenAI-compatible) or gguf:PATH")]
+LlmOpt = Annotated[str | None, typer.Option("--llm", help="model name (OpenAI-compatible) or gguf:PATH")]
 
 
 def _llm_settings(index: Path | None, llm: str | None):  # type: ignore[no-untyped-def]

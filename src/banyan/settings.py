@@ -11,12 +11,13 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from banyan.errors import ConfigError
 
-SearchMode = Literal["auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph"]
+SearchMode = str
+"""A mode name: ``auto`` or a key of ``retrieval.modes``."""
 EmbeddingBackend = Literal["onnx", "sentence-transformers", "e5", "openai", "hash"]
 
 CONFIG_FILE = "banyan.toml"
@@ -40,7 +41,7 @@ class ChunkingSettings(_Section):
     overlap_tokens: int = Field(32, ge=0)
 
     @model_validator(mode="after")
-    def _overlap_smaller(self) -> "ChunkingSettings":
+    def _overlap_smaller(self) -> ChunkingSettings:
         if self.overlap_tokens >= self.max_tokens:
             raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
         return self
@@ -59,14 +60,70 @@ class EmbeddingSettings(_Section):
     api_key: str | None = None
 
 
+class ModeSettings(_Section):
+    """A search mode: the routes it fuses (reciprocal-rank fusion) and their weights.
+
+    A mode with one route returns that route's ranking as it is. Route names: dense, bm25,
+    hybrid (bm25 + dense fused), ppr, home, bridge, entity, path, community.
+    """
+
+    routes: dict[str, float]
+    limits: dict[str, int] = Field(default_factory=dict, description="at most this many hits of a route")
+    requires: str | None = Field(None, description="if this route finds nothing, answer with `fallback` instead")
+    fallback: str | None = None
+
+
+def _default_modes() -> dict[str, ModeSettings]:
+    graph = {"ppr": 1.0, "bridge": 0.5, "home": 1.0}
+    return {
+        "dense": ModeSettings(routes={"dense": 1.0}),
+        "bm25": ModeSettings(routes={"bm25": 1.0}),
+        "hybrid": ModeSettings(routes={"hybrid": 1.0}),
+        # PPR + the question's entities' own chunks + two-hop bridges; communities once built
+        # (2Wiki dev, community at 0.1: recall@5 unchanged, inference +1.0, recall@2 -0.4).
+        # With no linked entity that has its own text there is nothing to walk from: hybrid.
+        "graph": ModeSettings(routes={**graph, "community": 0.1}, limits={"home": 4}, requires="home",
+                              fallback="hybrid"),
+        # the graph fusion with the baselines and the other graph routes as minor voices
+        "hybrid+graph": ModeSettings(routes={"bm25": 0.3, "dense": 0.3, **graph, "entity": 0.3, "path": 0.3},
+                                     limits={"home": 4}),
+    }
+
+
 class RetrievalSettings(_Section):
     default_mode: SearchMode = Field(
         "auto", description="auto = graph for English questions when the index has a graph, else hybrid")
+    modes: dict[str, ModeSettings] = Field(default_factory=_default_modes)
+    auto_modes: dict[str, str] = Field(
+        default_factory=lambda: {"en": "graph"},
+        description="language -> mode `auto` uses when the index has a graph (Chinese extraction is POS-only "
+        "and on CMRC 2018 graph mode trails hybrid, 98.6 vs 99.0 recall@5)")
+    auto_fallback: str = Field("hybrid", description="what `auto` uses otherwise")
     k: int = Field(10, ge=1)
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
     candidates: int = Field(100, ge=1, description="hits each route contributes before fusion")
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
+
+    @field_validator("modes", mode="before")
+    @classmethod
+    def _add_to_defaults(cls, value: Any) -> Any:
+        """Modes given in settings add to (or replace by name) the built-in ones."""
+        if not isinstance(value, dict):
+            return value
+        return {**_default_modes(), **value}
+
+    @model_validator(mode="after")
+    def _modes_known(self) -> RetrievalSettings:
+        names = set(self.modes) | {"auto"}
+        for name, mode in self.modes.items():
+            if mode.fallback is not None and mode.fallback not in self.modes:
+                raise ValueError(f"retrieval.modes.{name}.fallback: unknown mode {mode.fallback!r}")
+        for where, mode in [("default_mode", self.default_mode), ("auto_fallback", self.auto_fallback),
+                            *((f"auto_modes.{k}", v) for k, v in self.auto_modes.items())]:
+            if mode not in names:
+                raise ValueError(f"retrieval.{where}: unknown mode {mode!r}; known: {', '.join(sorted(names))}")
+        return self
 
 
 class GraphSettings(_Section):
@@ -79,9 +136,6 @@ class GraphSettings(_Section):
     link_threshold: float = Field(0.8, ge=0, le=1, description="cosine for linking a query mention to an entity")
     seed_passages: int = Field(20, ge=0)
     path_hops: int = Field(2, ge=1, le=4)
-    community_weight: float = Field(
-        0.1, ge=0, description="weight of the community route in graph mode, once `banyan communities build` ran "
-        "(2Wiki dev at 0.1: recall@5 unchanged, inference +1.0, recall@2 -0.4; at 0.2 recall@5 -0.3)")
     relation_boost: float = Field(0.0, ge=0, description="extra weight on edges of relation types the query asks about")
 
 
@@ -182,7 +236,7 @@ def load_settings(index_dir: Path | str | None = None, overrides: dict[str, Any]
         path = Path(index_dir) / CONFIG_FILE
         if path.is_file():
             try:
-                file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+                file_values = _drop_removed(tomllib.loads(path.read_text(encoding="utf-8")))
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     try:
@@ -214,11 +268,30 @@ def _llm_env_aliases() -> dict[str, Any]:
     return {"llm": found} if found else {}
 
 
+PINNED_SECTIONS = ("embedding", "chunking")
+"""What an index's content depends on: written to ``banyan.toml`` in full, so that later commands
+(and other machines) open the index with the same embedder and chunking whatever their defaults."""
+
+_REMOVED = {"graph": ("community_weight",)}
+"""Settings that older versions wrote to banyan.toml and that now live elsewhere (ignored on load)."""
+
+
 def settings_to_toml(settings: Settings) -> str:
+    """The pinned sections in full, and every other setting that differs from its default."""
     import tomli_w
 
-    data = settings.model_dump(mode="json", exclude_none=True)
-    data.pop("index", None)
+    full = settings.model_dump(mode="json", exclude_none=True)
+    changed = settings.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data = {k: full[k] for k in PINNED_SECTIONS}
+    data.update({k: v for k, v in changed.items() if k not in PINNED_SECTIONS and k != "index" and v})
     data.get("embedding", {}).pop("api_key", None)
     data.get("llm", {}).pop("api_key", None)
     return tomli_w.dumps(data)
+
+
+def _drop_removed(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for section, keys in _REMOVED.items():
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k not in keys}
+    return out

@@ -27,7 +27,7 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, source: str, title: str, text: str, metadata: dict[str, Any] | None = None) -> "Document":
+    def create(cls, source: str, title: str, text: str, metadata: dict[str, Any] | None = None) -> Document:
         return cls(content_id(title, text), source, title, text, dict(metadata or {}))
 
 
@@ -122,6 +122,161 @@ class IndexReport:
     chunks_embedded: int = 0
     failures: list[IngestFailure] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """things the user should know about this run (e.g. what a schema change made it redo)"""
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+# -- the knowledge graph ------------------------------------------------------------------------
+# Raw extractions belong to one chunk (provenance) and disappear with it; resolved entities are
+# derived from all mentions. Names are referred to by their normalized form (``norm``).
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A span of a chunk that names an entity. ``norm`` is the resolution key."""
+
+    chunk_id: str
+    surface: str
+    norm: str
+    type: str
+    start: int
+    end: int
+    topic: bool = False
+    """True for the entity the chunk is about (subject of its first sentence, or its title)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Triple:
+    """One extracted relation: ``head --phrase--> tail`` (norms), typed by the schema, from one chunk."""
+
+    chunk_id: str
+    head: str
+    phrase: str
+    tail: str
+    type: str = "related_to"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    """A literal fact about an entity (a date, a number), from one chunk."""
+
+    chunk_id: str
+    entity: str
+    """norm of the entity it belongs to"""
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A resolved entity: every mention whose norm maps to it (its aliases) is the same thing."""
+
+    id: str
+    name: str
+    type: str
+    n_chunks: int
+    aliases: tuple[str, ...] = ()
+    """every norm that names this entity (the resolution keys), most frequent first"""
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Why a name became part of an entity: the rule that merged it and its score."""
+
+    entity_id: str
+    member: str
+    rule: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """A chunk that mentions an entity (``topic``: the chunk is about it)."""
+
+    chunk_id: str
+    title: str
+    source: str
+    topic: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntityView:
+    """Everything the graph knows about one entity, each fact with the chunk it came from."""
+
+    entity: Entity
+    aliases: tuple[str, ...]
+    relations: tuple[Triple, ...]
+    attributes: tuple[AttributeValue, ...]
+    provenance: tuple[Provenance, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.entity
+        return {
+            "id": e.id, "name": e.name, "type": e.type, "chunks": e.n_chunks, "aliases": list(self.aliases),
+            "relations": [{"head": r.head, "phrase": r.phrase, "tail": r.tail, "type": r.type, "chunk_id": r.chunk_id}
+                          for r in self.relations],
+            "attributes": [{"key": a.key, "value": a.value, "chunk_id": a.chunk_id} for a in self.attributes],
+            "provenance": [{"chunk_id": p.chunk_id, "title": p.title, "source": p.source, "topic": p.topic}
+                           for p in self.provenance],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEvidence:
+    chunk_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityReport:
+    """What a community is about: its main entities and cited evidence; an LLM summary when written."""
+
+    entities: tuple[str, ...]
+    size: int
+    evidence: tuple[ReportEvidence, ...]
+    llm_title: str | None = None
+    llm_summary: str | None = None
+    llm_error: str | None = None
+
+    def text(self) -> str:
+        """The report as prose for a prompt: the summary if any, else the cited evidence."""
+        head = f"{self.llm_title}: {self.llm_summary}" if self.llm_summary else ", ".join(self.entities)
+        lines = [head] + [f"[{e.chunk_id}] {e.text}" for e in self.evidence]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"entities": list(self.entities), "size": self.size,
+                               "evidence": [{"chunk_id": e.chunk_id, "text": e.text} for e in self.evidence]}
+        for key in ("llm_title", "llm_summary", "llm_error"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CommunityReport:
+        return cls(tuple(d.get("entities", ())), int(d.get("size", 0)),
+                   tuple(ReportEvidence(e["chunk_id"], e["text"]) for e in d.get("evidence", ())),
+                   d.get("llm_title"), d.get("llm_summary"), d.get("llm_error"))
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """A community of entities at one level of the knowledge tree (level 0 = finest)."""
+
+    id: str
+    level: int
+    parent: str | None
+    size: int
+    title: str
+    keywords: tuple[str, ...]
+    report: CommunityReport
+    members: tuple[str, ...] = ()
+    """entity ids (all of them when built; the largest 100 by name when read for display)"""
+    member_names: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "level": self.level, "parent": self.parent, "size": self.size, "title": self.title,
+                "keywords": list(self.keywords), "report": self.report.to_dict(), "members": list(self.member_names)}

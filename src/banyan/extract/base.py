@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from banyan.extract.schema import Schema
-from banyan.types import Chunk
+from banyan.text import normalize_name
+from banyan.types import AttributeValue, Chunk, Mention, Triple
 
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """A span of a chunk that names an entity. ``norm`` is the resolution key."""
-
-    chunk_id: str
-    surface: str
-    norm: str
-    type: str
-    start: int
-    end: int
-    topic: bool = False
-    """True for the entity the chunk is about (subject of its first sentence)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Triple:
-    chunk_id: str
-    head: str
-    """norm of the head mention"""
-    phrase: str
-    tail: str
-    type: str = "related_to"
-
-
-@dataclass(frozen=True, slots=True)
-class AttributeValue:
-    chunk_id: str
-    entity: str
-    """norm of the entity it belongs to"""
-    key: str
-    value: str
+__all__ = ["AttributeValue", "Extraction", "Extractor", "Mention", "Triple", "normalize_name"]
 
 
 @dataclass(slots=True)
@@ -51,7 +19,7 @@ class Extraction:
     triples: list[Triple] = field(default_factory=list)
     attributes: list[AttributeValue] = field(default_factory=list)
 
-    def extend(self, other: "Extraction") -> None:
+    def extend(self, other: Extraction) -> None:
         self.mentions.extend(other.mentions)
         self.triples.extend(other.triples)
         self.attributes.extend(other.attributes)
@@ -62,21 +30,3 @@ class Extractor(Protocol):
 
     def extract(self, chunks: Sequence[Chunk], schema: Schema) -> Extraction:
         ...
-
-
-_ARTICLES = re.compile(r"^(the|a|an)\s+")
-_POSSESSIVE = re.compile(r"(?:'s|’s|')$")
-_NON_WORD = re.compile(r"[^\w\s]+", re.UNICODE)
-_SPACES = re.compile(r"\s+")
-
-
-def normalize_name(name: str) -> str:
-    """Resolution key: NFKC, lowercase, no possessive, no leading article, punctuation as space.
-
-    "The Lothair II's" -> "lothair ii"; "Lothair Ii" -> "lothair ii"; "St. Maurice" -> "st maurice".
-    """
-    s = unicodedata.normalize("NFKC", name).strip().lower()
-    s = _POSSESSIVE.sub("", s)
-    s = _ARTICLES.sub("", s)
-    s = _NON_WORD.sub(" ", s)
-    return _SPACES.sub(" ", s).strip()

@@ -11,37 +11,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
 
 from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
 from banyan.extract.schema import RELATED, Schema
+from banyan.text import pos_tag_zh
 from banyan.types import Chunk
 
 _CLAUSE = re.compile(r"[^。！？；，,;!?\n]+")
 _DATE = re.compile(r"\d{2,4}年(?:\d{1,2}月(?:\d{1,2}日)?)?")
 
 
-@lru_cache(maxsize=1)
-def _posseg() -> Any:
-    import logging
-
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg
-
-
 def extract_chunk_zh(chunk: Chunk, schema: Schema) -> Extraction:
     out = Extraction()
-    pseg = _posseg()
     topic_set = False
     for clause in _CLAUSE.finditer(chunk.text):
         pos = clause.start()
         ents: list[tuple[int, str]] = []  # (index in words, norm)
         words: list[tuple[str, str]] = []
-        for word, flag in pseg.cut(clause.group()):
+        for word, flag in pos_tag_zh(clause.group()):
             start = pos
             pos += len(word)
             words.append((word, flag))

@@ -128,7 +128,7 @@ def _title_case_subjects(sent: Any) -> list[tuple[int, int]]:
     return out
 
 
-def _sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
+def sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
     """(start token, end token, type) of entity mentions in one sentence, non-overlapping."""
     ents = [e for e in sent.ents if e.label_ not in VALUE_LABELS]
     values = [e for e in sent.ents if e.label_ in VALUE_LABELS]
@@ -201,7 +201,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
     out = Extraction()
     topic: str | None = None
     for s_no, sent in enumerate(doc.sents):
-        spans = _sentence_mentions(sent, schema)
+        spans = sentence_mentions(sent, schema)
         head_of: dict[int, str] = {}  # token index of a mention's root -> norm
         inside: set[int] = set()
         roots = []

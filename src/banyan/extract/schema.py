@@ -6,6 +6,7 @@ types may merge), query decomposition and LLM prompts. Loaded from YAML or JSON 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -57,7 +58,7 @@ class Schema(_Strict):
     attribute_types: tuple[AttributeType, ...] = ()
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Schema":
+    def _consistent(self) -> Schema:
         names = [t.name for t in self.entity_types]
         if OTHER not in names:
             raise ValueError(f"entity_types must include {OTHER!r} (the type of untyped mentions)")
@@ -72,6 +73,14 @@ class Schema(_Strict):
             if unknown:
                 raise ValueError(f"relation {rel.name!r} refers to unknown entity type(s): {', '.join(unknown)}")
         return self
+
+    def extraction_key(self) -> str:
+        """A short hash of what NLP extraction reads (entity and attribute types); changes re-extract."""
+        return _digest([t.model_dump(mode="json") for t in (*self.entity_types, *self.attribute_types)])
+
+    def relation_key(self) -> str:
+        """A short hash of the relation types; changes re-type relation phrases."""
+        return _digest([t.model_dump(mode="json") for t in self.relation_types])
 
     def typed_relations(self) -> list[RelationType]:
         """Relation types a phrase can be assigned to (all but the catch-all related_to)."""
@@ -90,6 +99,10 @@ class Schema(_Strict):
         return None
 
 
+def _digest(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def load_schema(path: Path | str | None = None) -> Schema:
     """A schema from a YAML/JSON file, or the bundled default general schema."""
     if path is None:
@@ -106,7 +119,7 @@ def load_schema(path: Path | str | None = None) -> Schema:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 - any parser error becomes one actionable message
+    except Exception as exc:
         raise ConfigError(f"{where}: cannot parse schema ({type(exc).__name__}: {exc})") from exc
     try:
         return Schema.model_validate(data)

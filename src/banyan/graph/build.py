@@ -15,15 +15,17 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from banyan.embed import Embedder
-from banyan.extract.base import Extractor, Mention, normalize_name
+from banyan.extract.base import Extractor
 from banyan.extract.schema import OTHER, RELATED, Schema, relation_text
 from banyan.graph.resolve import resolve
 from banyan.index.pipeline import Progress
 from banyan.settings import GraphSettings
-from banyan.store.sqlite import SQLiteStore
-from banyan.types import IndexReport
+from banyan.store import GraphStore
+from banyan.text import normalize_name
+from banyan.types import IndexReport, Mention
 
 EXTRACT_BLOCK = 500
+RELATION_TYPES_META = "relation_types_key"
 
 
 def default_extractors() -> dict[str, Extractor]:
@@ -33,8 +35,10 @@ def default_extractors() -> dict[str, Extractor]:
     return {"en": SpacyExtractor(), "zh": JiebaExtractor()}
 
 
-def cached_embed(store: SQLiteStore, embedder: Embedder) -> Callable[[list[str]], np.ndarray]:
-    """Embed short texts (names, phrases) once: vectors are kept in the store by text."""
+def cached_embed(store: GraphStore, embedder: Embedder, *, write: bool = True) -> Callable[[list[str]], np.ndarray]:
+    """Embed short texts (names, phrases) once: vectors are kept in the store by text.
+
+    With ``write=False`` (the read path) missing vectors are computed but not stored."""
     model = f"text:{embedder.name}"
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -44,7 +48,8 @@ def cached_embed(store: SQLiteStore, embedder: Embedder) -> Callable[[list[str]]
         for i in range(0, len(missing), 2048):
             part = missing[i : i + 2048]
             vecs = embedder.embed_documents(part)
-            store.put_text_vectors(model, part, vecs)
+            if write:
+                store.put_text_vectors(model, part, vecs)
             have.update(zip(part, vecs))
         if not texts:
             return np.zeros((0, embedder.dim), np.float32)
@@ -53,14 +58,24 @@ def cached_embed(store: SQLiteStore, embedder: Embedder) -> Callable[[list[str]]
     return embed
 
 
-def extract_missing(store: SQLiteStore, schema: Schema, extractors: dict[str, Extractor], report: IndexReport,
+def extraction_key(extractor: Extractor, schema: Schema) -> str:
+    """What an extraction depends on: the extractor's version and the schema types it reads."""
+    return f"{extractor.name}#{schema.extraction_key()}"
+
+
+def extract_missing(store: GraphStore, schema: Schema, extractors: dict[str, Extractor], report: IndexReport,
                     progress: Progress) -> None:
-    todo = store.chunks_without_extraction(lambda lang: extractors[lang].name if lang in extractors else None)
+    """Extract every chunk not yet extracted under the current extractor and schema, block by block."""
+    keys = {lang: extraction_key(ex, schema) for lang, ex in extractors.items()}
+    todo = store.chunks_without_extraction(keys.get)
     if not todo:
         return
+    redo = sum(p.previous is not None for p in todo)
+    if redo:
+        report.notes.append(f"the graph schema or extractor changed: re-extracting {redo} chunks")
     by_lang: dict[str, list[str]] = defaultdict(list)
-    for cid, lang in todo:
-        by_lang[lang].append(cid)
+    for p in todo:
+        by_lang[p.lang].append(p.chunk_id)
     progress.start("extract", len(todo))
     for lang, ids in by_lang.items():
         ex = extractors[lang]
@@ -71,7 +86,7 @@ def extract_missing(store: SQLiteStore, schema: Schema, extractors: dict[str, Ex
             result.mentions.extend(title_aliases(result.mentions, store.first_chunk_titles(block)))
             report.add_time("extract", time.perf_counter() - t0)
             t0 = time.perf_counter()
-            store.put_extraction(ex.name, block, result)
+            store.put_extraction(keys[lang], block, result.mentions, result.triples, result.attributes)
             report.add_time("store", time.perf_counter() - t0)
             progress.advance(len(block))
     progress.done()
@@ -112,23 +127,28 @@ def type_relations(phrases: Sequence[str], schema: Schema, embed: Callable[[list
     return {p: kinds[b].name if sims[i, b] >= threshold else RELATED for i, (p, b) in enumerate(zip(phrases, best))}
 
 
-def resolve_graph(store: SQLiteStore, schema: Schema, embedder: Embedder, cfg: GraphSettings,
+def resolve_graph(store: GraphStore, schema: Schema, embedder: Embedder, cfg: GraphSettings,
                   report: IndexReport) -> bool:
-    """Recompute entities if the graph changed; returns whether it did."""
+    """Recompute entities if the graph changed, and relation types if the schema's relation types
+    changed (only that: a new relation type re-types phrases without re-resolving entities).
+    Returns whether anything was recomputed."""
     version = store.graph_version()
-    if store.resolved_version() == version:
+    typing_key = schema.relation_key()
+    resolve_needed = store.resolved_version() != version
+    typing_needed = resolve_needed or store.get_meta(RELATION_TYPES_META) != typing_key
+    if not typing_needed:
         return False
     t0 = time.perf_counter()
     embed = cached_embed(store, embedder)
-    entities, merges = resolve(store.load_mentions(), embed, cfg.merge_threshold, store.keep_apart())
+    if not resolve_needed:
+        report.notes.append("the schema's relation types changed: re-typing relations (entities unchanged)")
     phrases = sorted({t.phrase for t in store.load_triples()} - {RELATED})
     store.set_triple_types(type_relations(phrases, schema, embed, cfg.relation_threshold))
-    store.replace_entities(
-        [(e.id, e.name, e.type, e.n_chunks) for e in entities],
-        [(n, e.type, e.id) for e in entities for n in e.norms],
-        [(m.entity_id, m.member, m.rule, m.score) for m in merges],
-        version,  # nothing above changes chunks or extractions, so the version still holds
-    )
-    embed([e.name for e in entities])  # entity-name vectors for query linking, computed while indexing
+    store.set_meta(RELATION_TYPES_META, typing_key)
+    if resolve_needed:
+        entities, merges = resolve(store.load_mentions(), embed, cfg.merge_threshold, store.keep_apart())
+        # nothing above changes chunks or extractions, so the version still holds
+        store.replace_entities(entities, merges, version)
+        embed([e.name for e in entities])  # entity-name vectors for query linking, computed while indexing
     report.add_time("resolve", time.perf_counter() - t0)
     return True

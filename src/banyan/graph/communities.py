@@ -41,7 +41,7 @@ class DualParams:
     rounds: int = 3
 
 
-def params_from(cfg: "CommunitySettings") -> DualParams:
+def params_from(cfg: CommunitySettings) -> DualParams:
     return DualParams(cfg.lam, cfg.threshold, cfg.size_cap, cfg.init_size, cfg.max_levels, cfg.seed)
 
 
@@ -149,7 +149,7 @@ def dual_perception(adj: sp.csr_matrix, vecs: np.ndarray, p: DualParams) -> list
     return levels
 
 
-def entity_graph(kg: "KnowledgeGraph") -> sp.csr_matrix:
+def entity_graph(kg: KnowledgeGraph) -> sp.csr_matrix:
     """Entity-entity graph for communities: triples plus co-mention in a chunk."""
     n = kg.n_entities
     ee = kg.adjacency[:n, :n]

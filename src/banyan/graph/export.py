@@ -6,13 +6,12 @@ import csv
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from banyan.store.sqlite import SQLiteStore
+from banyan.store import GraphStore
 
 
-def _edges(store: SQLiteStore) -> list[tuple[str, str, str, str, str]]:
+def _edges(store: GraphStore) -> list[tuple[str, str, str, str, str]]:
     """(head id, tail id, type, phrase, chunk id) with triples mapped to resolved entities."""
-    _, keys = store.load_entities()
-    by_norm = {norm: eid for (norm, _), eid in keys.items()}
+    by_norm = store.alias_index()
     out = []
     for t in store.load_triples():
         a, b = by_norm.get(t.head), by_norm.get(t.tail)
@@ -21,8 +20,8 @@ def _edges(store: SQLiteStore) -> list[tuple[str, str, str, str, str]]:
     return out
 
 
-def export_graphml(store: SQLiteStore, path: Path) -> tuple[int, int]:
-    ents, _ = store.load_entities()
+def export_graphml(store: GraphStore, path: Path) -> tuple[int, int]:
+    ents = store.load_entities()
     edges = _edges(store)
     with path.open("w", encoding="utf-8") as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -34,9 +33,9 @@ def export_graphml(store: SQLiteStore, path: Path) -> tuple[int, int]:
                  '<key id="phrase" for="edge" attr.name="phrase" attr.type="string"/>\n'
                  '<key id="chunk" for="edge" attr.name="chunk_id" attr.type="string"/>\n'
                  '<graph id="banyan" edgedefault="directed">\n')
-        for eid, name, kind, n in ents:
-            fh.write(f'<node id={quoteattr(eid)}><data key="name">{_esc(name)}</data>'
-                     f'<data key="type">{_esc(kind)}</data><data key="chunks">{n}</data></node>\n')
+        for e in ents:
+            fh.write(f'<node id={quoteattr(e.id)}><data key="name">{_esc(e.name)}</data>'
+                     f'<data key="type">{_esc(e.type)}</data><data key="chunks">{e.n_chunks}</data></node>\n')
         for i, (a, b, kind, phrase, chunk) in enumerate(edges):
             fh.write(f'<edge id="e{i}" source={quoteattr(a)} target={quoteattr(b)}><data key="rel">{_esc(kind)}</data>'
                      f'<data key="phrase">{_esc(phrase)}</data><data key="chunk">{_esc(chunk)}</data></edge>\n')
@@ -48,16 +47,16 @@ def _esc(s: str) -> str:
     return quoteattr(s)[1:-1]
 
 
-def export_neo4j_csv(store: SQLiteStore, directory: Path) -> tuple[int, int]:
+def export_neo4j_csv(store: GraphStore, directory: Path) -> tuple[int, int]:
     """``entities.csv`` and ``relations.csv`` with neo4j-admin import headers."""
     directory.mkdir(parents=True, exist_ok=True)
-    ents, _ = store.load_entities()
+    ents = store.load_entities()
     edges = _edges(store)
     with (directory / "entities.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id:ID", "name", "n_chunks:int", ":LABEL"])
-        for eid, name, kind, n in ents:
-            w.writerow([eid, name, n, f"Entity;{kind.capitalize()}"])
+        for e in ents:
+            w.writerow([e.id, e.name, e.n_chunks, f"Entity;{e.type.capitalize()}"])
     with (directory / "relations.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow([":START_ID", ":END_ID", ":TYPE", "phrase", "chunk_id"])

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from banyan.extract.schema import RELATED
 from banyan.graph.ppr import transition
-from banyan.store.sqlite import SQLiteStore
+from banyan.store import IndexStore
 
 TOPIC_WEIGHT = 3.0
 NEXT_WEIGHT = 0.2
@@ -50,11 +50,11 @@ class KnowledgeGraph:
         return self.chunk_ids[i - self.n_entities]
 
     @classmethod
-    def load(cls, store: SQLiteStore, vectors_model: str, dim: int) -> "KnowledgeGraph":
-        ents, keys = store.load_entities()
-        entity_ids = [e[0] for e in ents]
+    def load(cls, store: IndexStore, vectors_model: str, dim: int) -> KnowledgeGraph:
+        ents = store.load_entities()
+        entity_ids = [e.id for e in ents]
         pos = {eid: i for i, eid in enumerate(entity_ids)}
-        norm_index = {norm: pos[eid] for (norm, _), eid in keys.items() if eid in pos}
+        norm_index = {norm: pos[eid] for norm, eid in store.alias_index().items() if eid in pos}
         order = store.chunk_order()
         chunk_ids = [c for c, _, _ in order]
         n_e, n_c = len(entity_ids), len(chunk_ids)
@@ -89,10 +89,10 @@ class KnowledgeGraph:
         counts = np.asarray((ent_chunk > 0).sum(axis=1)).ravel() if n_e else np.zeros(0)
         ee = adjacency[:n_e, :n_e].tocsr()
         neighbors = [ee.indices[ee.indptr[i] : ee.indptr[i + 1]] for i in range(n_e)]
-        names = [e[1] for e in ents]
+        names = [e.name for e in ents]
         have = store.text_vectors(vectors_model, names)
         vecs = np.stack([have.get(nm, np.zeros(dim, np.float32)) for nm in names]) if names else np.zeros((0, dim))
-        return cls(entity_ids, names, [e[2] for e in ents], counts, norm_index, chunk_ids, adjacency,
+        return cls(entity_ids, names, [e.type for e in ents], counts, norm_index, chunk_ids, adjacency,
                    transition(adjacency), vecs.astype(np.float32), dict(pair_chunks), neighbors, dict(home), typed)
 
 

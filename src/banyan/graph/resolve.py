@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from banyan.extract.base import Mention
 from banyan.extract.schema import OTHER
-from banyan.types import content_id
+from banyan.types import Entity, Mention, Merge, content_id
 
 _NUMERAL = re.compile(r"^(?:\d+|[ivxlcdm]+)$")
 # Words that tell two otherwise similar names apart: they must agree for an embedding merge.
@@ -50,23 +49,6 @@ class NameGroup:
     @property
     def name(self) -> str:
         return max(self.surfaces.items(), key=lambda x: (x[1], len(x[0]), x[0]))[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    id: str
-    name: str
-    type: str
-    norms: tuple[str, ...]
-    n_chunks: int
-
-
-@dataclass(frozen=True, slots=True)
-class Merge:
-    entity_id: str
-    member: str
-    rule: str
-    score: float
 
 
 def compatible(a: str, b: str) -> bool:
@@ -208,7 +190,7 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
         head = groups[norms[0]]
         eid = content_id(kind, head.norm)
         chunks = set().union(*(groups[n].chunks for n in norms))
-        entities.append(Entity(eid, head.name, kind, tuple(norms), len(chunks)))
+        entities.append(Entity(eid, head.name, kind, len(chunks), tuple(norms)))
         for n in norms[1:]:
             rule, score = why.get(n, ("cluster", 1.0))
             merges.append(Merge(eid, n, rule, score))

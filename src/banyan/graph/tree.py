@@ -7,26 +7,11 @@ its semantic centroid; the report cites the members' own chunks and the triples 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 
 from banyan.graph.kg import KnowledgeGraph
-from banyan.types import content_id
-
-
-@dataclass(frozen=True, slots=True)
-class Community:
-    id: str
-    level: int
-    parent: str | None
-    members: tuple[int, ...]
-    keywords: tuple[str, ...]
-    title: str
-    report: str
-    chunk_ids: tuple[str, ...]
+from banyan.types import Community, CommunityReport, ReportEvidence, content_id
 
 
 def keywords(adj: sp.csr_matrix, vecs: np.ndarray, members: np.ndarray, k: int = 5) -> list[int]:
@@ -62,13 +47,10 @@ def build_tree(kg: KnowledgeGraph, adj: sp.csr_matrix, vecs: np.ndarray, levels:
             homes = [h for i in top for h in kg.home.get(i, [])][:3]
             cited = [kg.chunk_ids[h - n_e] for h in homes]
             sentences = [first_sentence(chunk_text.get(cid_, "")) for cid_ in cited]
-            report = json.dumps({
-                "entities": names,
-                "size": int(len(members)),
-                "evidence": [{"chunk_id": ch, "text": s} for ch, s in zip(cited, sentences) if s],
-            }, ensure_ascii=False)
-            out.append(Community(cid, lv, parent, tuple(int(m) for m in members), tuple(names),
-                                 " / ".join(names[:3]), report, tuple(cited)))
+            report = CommunityReport(tuple(names), len(members),
+                                     tuple(ReportEvidence(ch, s) for ch, s in zip(cited, sentences) if s))
+            out.append(Community(cid, lv, parent, len(members), " / ".join(names[:3]), tuple(names), report,
+                                 tuple(kg.entity_ids[m] for m in members)))
     return out
 
 

@@ -8,8 +8,8 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from banyan.index.tokenize import tokenize
 from banyan.index.vectors import top_k
+from banyan.text import bm25_tokens as tokenize
 
 
 class BM25Index:
@@ -20,7 +20,7 @@ class BM25Index:
         self._r = retriever
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[str, str]], k1: float, b: float) -> "BM25Index":
+    def build(cls, rows: Iterable[tuple[str, str]], k1: float, b: float) -> BM25Index:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -44,7 +44,7 @@ class BM25Index:
         tmp.rename(path)
 
     @classmethod
-    def load(cls, path: Path, version: int) -> "BM25Index | None":
+    def load(cls, path: Path, version: int) -> BM25Index | None:
         """The saved index if it was built for store ``version``, else None."""
         import bm25s
 

@@ -123,6 +123,11 @@ def embed_missing(store: Store, embedder: Embedder, include_title: bool, report:
     progress.done()
 
 
+def bm25_rows(store: Store) -> Iterator[tuple[str, str]]:
+    """(chunk id, indexed text) of every chunk: the title is indexed with each chunk."""
+    return ((cid, f"{title}\n{text}" if title else text) for cid, title, text in store.iter_chunks())
+
+
 def build_bm25(store: Store, index_dir: Path, settings: Settings, report: IndexReport) -> BM25Index:
     """Rebuild the BM25 index if the store changed since it was saved; return it."""
     version = store.version()
@@ -131,7 +136,6 @@ def build_bm25(store: Store, index_dir: Path, settings: Settings, report: IndexR
         existing = BM25Index.load(path, version)
         if existing is not None:
             return existing
-        rows = ((cid, f"{title}\n{text}" if title else text) for cid, title, text in store.iter_chunks())
-        index = BM25Index.build(rows, settings.retrieval.bm25_k1, settings.retrieval.bm25_b)
+        index = BM25Index.build(bm25_rows(store), settings.retrieval.bm25_k1, settings.retrieval.bm25_b)
         index.save(path, version)
     return index

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from banyan.ingest.lang import TOKEN_RE, detect_lang
+from banyan.text import TOKEN_RE, detect_lang
 from banyan.types import Chunk, Document, content_id
 
 # A sentence ends at ., !, ? (followed by space/quote) or a CJK terminator, or at a blank line.

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from banyan.errors import LLMFatalError
-from banyan.ingest.lang import TOKEN_RE
 from banyan.llm.base import LLM
 from banyan.llm.ledger import estimate_tokens
 from banyan.llm.types import CallParams, ChatMessage, Completion, StreamChunk
+from banyan.text import TOKEN_RE
 
 log = logging.getLogger(__name__)
 

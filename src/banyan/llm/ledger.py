@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from banyan.ingest.lang import count_tokens
 from banyan.llm.types import CallParams, ChatMessage, Completion, Usage
 from banyan.settings import Price
+from banyan.text import count_tokens
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS llm_cache (

@@ -1,6 +1,8 @@
-"""Retrieve: routes over the indexes, fused into one ranking of chunks."""
+"""Retrieve: a ``Query`` runs through the routes a mode names, fused into one ranking of chunks."""
 
 from banyan.retrieve.fusion import rrf
+from banyan.retrieve.query import Query
+from banyan.retrieve.routes import Route, base_routes, graph_routes
 from banyan.retrieve.search import MODES, Retriever
 
-__all__ = ["MODES", "Retriever", "rrf"]
+__all__ = ["MODES", "Query", "Retriever", "Route", "base_routes", "graph_routes", "rrf"]

@@ -9,63 +9,47 @@ the hybrid route, and ranks chunks by where the walk settles.
 
 from __future__ import annotations
 
-import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from banyan.extract.base import normalize_name
 from banyan.extract.schema import Schema
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.index.vectors import top_k
-from banyan.ingest.lang import detect_lang
+from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
+from banyan.text import detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
 from banyan.types import Hit
 
 MAX_NGRAM = 6
 RELATION_FLOOR = 0.2
-_TOKEN = re.compile(r"[\u3400-\u9fff]+|\w+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_QUERY_STOP = frozenset({"the", "a", "an", "of", "who", "what", "when", "where", "which", "is", "was", "did", "does",
-                         "do", "in", "on", "and", "or", "to", "for", "by", "with", "from", "that", "this", "film", "how", "why",
-                         "whose", "whom", "are", "were", "has", "have", "had", "both", "same", "later", "earlier",
-                         "song", "born", "died", "director", "father", "mother", "country", "first", "place"})
+_SPACY_LOCK = threading.Lock()
 
 
 def _named(tokens: list[str], i: int, n: int) -> bool:
     """Whether query tokens i..i+n look like a name: a capitalized word (not just the question's
-    first word), a number, or CJK text. Stops "die" or "birth" linking to entities so named."""
+    first word), a number, or Chinese text. Stops "die" or "birth" linking to entities so named."""
     for j in range(i, i + n):
         t = tokens[j]
-        if _CJK.search(t) or t[0].isdigit() or (t[0].isupper() and (j > 0 or n > 1)):
+        if has_han(t) or t[0].isdigit() or (t[0].isupper() and (j > 0 or n > 1)):
             return True
     return False
 
 
-def _query_tokens(query: str) -> list[str]:
-    tokens: list[str] = []
-    for t in _TOKEN.findall(query):
-        if _CJK.match(t):
-            from banyan.index.tokenize import _jieba
-
-            tokens.extend(_jieba().lcut(t))
-        else:
-            tokens.append(t)
-    return tokens
-
-
-def exact_links(query: str, norm_index: dict[str, int]) -> dict[int, float]:
-    """Entities named by n-grams of the query; a match inside a longer match is dropped."""
-    tokens = _query_tokens(query)
+def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en") -> dict[int, float]:
+    """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
+    An n-gram made only of function words never links."""
     words = [normalize_name(t) for t in tokens]
     found: list[tuple[int, int, int]] = []  # (start, end, entity)
     for n in range(min(MAX_NGRAM, len(words)), 0, -1):
         for i in range(len(words) - n + 1):
             gram = " ".join(w for w in words[i : i + n] if w)
-            if len(gram) < 2 or all(w in _QUERY_STOP for w in gram.split()) or not _named(tokens, i, n):
+            if (len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
+                    or not _named(tokens, i, n)):
                 continue
             e = norm_index.get(gram)
             if e is not None and not any(s <= i and i + n <= t for s, t, _ in found):
@@ -76,23 +60,25 @@ def exact_links(query: str, norm_index: dict[str, int]) -> dict[int, float]:
 def query_mentions(query: str, schema: Schema) -> list[str]:
     """Entity-like spans of the query, by the same NLP and schema the extractor uses."""
     if detect_lang(query) == "zh":
-        from banyan.extract.chinese import _posseg
+        return [w for w, f in pos_tag_zh(query) if schema.entity_type_for_pos(f) and len(w) > 1]
+    from banyan.extract.english import load_spacy, sentence_mentions
 
-        return [w for w, f in _posseg().cut(query) if schema.entity_type_for_pos(f) and len(w) > 1]
-    from banyan.extract.english import _sentence_mentions, load_spacy
+    nlp = load_spacy()
+    with _SPACY_LOCK:  # one pipeline shared by all threads; spaCy does not promise it is reentrant
+        doc = nlp(query)
+    return [doc[s:e].text for sent in doc.sents for s, e, _ in sentence_mentions(sent, schema)]
 
-    doc = load_spacy()(query)
-    return [doc[s:e].text for sent in doc.sents for s, e, _ in _sentence_mentions(sent, schema)]
 
-
-@dataclass
+@dataclass(frozen=True)
 class GraphRetriever:
+    """The graph routes over one loaded ``KnowledgeGraph``. Read-only once built: shared by threads."""
+
     kg: KnowledgeGraph
     cfg: GraphSettings
     embed_texts: Callable[[list[str]], np.ndarray]
     schema: Schema
-    score_chunks: Callable[[str, list[str]], np.ndarray] | None = None
-    """dense similarity of the query to given chunks (for ranking bridge candidates)"""
+    score_chunks: Callable[[np.ndarray, list[str]], np.ndarray] | None = None
+    """dense similarity of a query vector to given chunks (for ranking bridge candidates)"""
     relation_types: list[str] = field(default_factory=list)
     relation_vectors: np.ndarray | None = None
     mentions: Callable[[str, Schema], list[str]] = query_mentions
@@ -100,18 +86,18 @@ class GraphRetriever:
     community_members: list[np.ndarray] = field(default_factory=list)
     """entity node ids of each level-0 community (empty until `banyan communities build`)"""
 
-    def relation_weights(self, query: str) -> dict[str, float]:
+    def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
         if self.relation_vectors is None or not self.relation_types:
             return {}
-        sims = self.relation_vectors @ self.embed_texts([query])[0]
+        sims = self.relation_vectors @ q.vector
         return {t: float(s - RELATION_FLOOR) for t, s in zip(self.relation_types, sims) if s > RELATION_FLOOR}
 
-    def transition_for(self, query: str) -> sp.csr_matrix:
+    def transition_for(self, q: Query) -> sp.csr_matrix:
         """The walk's transitions, with edges of the relation types the query asks about boosted."""
         if self.cfg.relation_boost <= 0:
             return self.kg.trans
-        weights = {t: w for t, w in self.relation_weights(query).items() if t in self.kg.typed}
+        weights = {t: w for t, w in self.relation_weights(q).items() if t in self.kg.typed}
         if not weights:
             return self.kg.trans
         adj = self.kg.adjacency.copy()
@@ -119,9 +105,10 @@ class GraphRetriever:
             adj = adj + (self.cfg.relation_boost * w) * self.kg.typed[t]
         return transition(adj.tocsr())
 
-    def link(self, query: str) -> dict[int, float]:
-        links = exact_links(query, self.kg.norm_index)
-        spans = [m for m in self.mentions(query, self.schema) if normalize_name(m) not in self.kg.norm_index]
+    def link(self, q: Query) -> dict[int, float]:
+        """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
+        links = exact_links(q.tokens, self.kg.norm_index, q.lang)
+        spans = [m for m in self.mentions(q.text, self.schema) if normalize_name(m) not in self.kg.norm_index]
         if spans and self.kg.n_entities:
             sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
             for row in sims:
@@ -141,7 +128,9 @@ class GraphRetriever:
             scores[row.indices] += s * row.data / max(1.0, float(self.kg.entity_chunks[e]))
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("entity",)) for i in top_k(scores, k) if scores[i] > 0]
 
-    def ppr_route(self, links: dict[int, float], passages: Sequence[Hit], k: int, query: str = "") -> list[Hit]:
+    def ppr_route(self, q: Query, passages: Sequence[Hit], k: int) -> list[Hit]:
+        """Personalized PageRank from the linked entities (by specificity) and the best passages."""
+        links = q.links
         n_e = self.kg.n_entities
         seeds = np.zeros(n_e + len(self.kg.chunk_ids))
         for e, s in links.items():
@@ -157,7 +146,7 @@ class GraphRetriever:
                 seeds[index[h.chunk_id]] += weight * h.score / total
         if seeds.sum() <= 0:
             return []
-        trans = self.transition_for(query) if query else self.kg.trans
+        trans = self.transition_for(q)
         scores = personalized_pagerank(trans, seeds, self.cfg.ppr_damping)[n_e:]
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
 
@@ -166,10 +155,11 @@ class GraphRetriever:
         first = {self.kg.chunk_node(c) for e in links for c in self.kg.home.get(e, [])}
         return [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in first]
 
-    def bridge_route(self, query: str, links: dict[int, float], k: int) -> list[Hit]:
+    def bridge_route(self, q: Query, k: int) -> list[Hit]:
         """Two hops through documents: the linked entities' own chunks -> the entities those chunks
         mention -> those entities' own chunks, ranked by dense similarity to the query. This is how
         "the director of film X" reaches the director's page though the question never names him."""
+        links = q.links
         if not links or self.score_chunks is None:
             return []
         n_e = self.kg.n_entities
@@ -184,14 +174,14 @@ class GraphRetriever:
             return []
         order = sorted(cands)
         ids = [self.kg.chunk_node(c) for c in order]
-        scores = self.score_chunks(query, ids)
+        scores = self.score_chunks(q.vector, ids)
         return [Hit(ids[i], float(scores[i]), ("bridge",)) for i in top_k(scores, k)]
 
-    def community_route(self, query: str, k: int, top: int = 3) -> list[Hit]:
+    def community_route(self, q: Query, k: int, top: int = 3) -> list[Hit]:
         """Chunks of the communities whose keywords best match the query (top-down filter)."""
         if self.community_vectors is None or not len(self.community_members) or self.score_chunks is None:
             return []
-        sims = self.community_vectors @ self.embed_texts([query])[0]
+        sims = self.community_vectors @ q.vector
         chunks: list[int] = []
         for c in top_k(sims, top):
             for e in self.community_members[c]:
@@ -199,7 +189,7 @@ class GraphRetriever:
         if not chunks:
             return []
         ids = list(dict.fromkeys(self.kg.chunk_node(c) for c in chunks))
-        scores = self.score_chunks(query, ids)
+        scores = self.score_chunks(q.vector, ids)
         return [Hit(ids[i], float(scores[i]), ("community",)) for i in top_k(scores, k)]
 
     def path_route(self, links: dict[int, float], k: int) -> list[Hit]:

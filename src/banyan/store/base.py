@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from banyan.types import Chunk, Citation, Document
+from banyan.types import (
+    AttributeValue,
+    Chunk,
+    Citation,
+    Community,
+    Document,
+    Entity,
+    Mention,
+    Merge,
+    Provenance,
+    Triple,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +29,23 @@ class FileChange:
     documents_added: int
     documents_removed: int
     chunks_added: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChunk:
+    """A chunk waiting for extraction; ``previous`` is the key it was extracted under, if any."""
+
+    chunk_id: str
+    lang: str
+    previous: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A chunk's text with where it comes from."""
+
+    citation: Citation
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +97,16 @@ class Store(Protocol):
         """(chunk id, title, text) for every chunk, in a stable order."""
         ...
 
-    def citations(self, chunk_ids: Sequence[str]) -> dict[str, tuple[Citation, str]]:
+    def citations(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
         """Citation and text of each chunk id that exists."""
+        ...
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked (missing ids are left out)."""
+        ...
+
+    def chunk_order(self) -> list[tuple[str, str, int]]:
+        """(chunk id, document id, ordinal) of every chunk, by document and position."""
         ...
 
     def version(self) -> int:
@@ -88,3 +124,54 @@ class Store(Protocol):
 
     def close(self) -> None:
         ...
+
+
+class GraphStore(Protocol):
+    """The knowledge graph's seam: raw extractions per chunk, resolved entities, communities.
+
+    Everything crosses it as typed records (``banyan.types``). A server database implements the
+    same methods; ``SQLiteStore`` is the embedded implementation.
+    """
+
+    def chunks_without_extraction(self, extractor_for: Callable[[str], str | None]) -> list[PendingChunk]:
+        """Chunks not extracted under ``extractor_for(language)`` (the extractor's versioned key)."""
+        ...
+
+    def put_extraction(self, extractor: str, chunk_ids: Sequence[str], mentions: Sequence[Mention],
+                       triples: Sequence[Triple], attributes: Sequence[AttributeValue]) -> None:
+        """Replace everything extracted from ``chunk_ids`` in one transaction."""
+        ...
+
+    def first_chunk_titles(self, chunk_ids: Sequence[str]) -> dict[str, str]: ...
+    def load_mentions(self) -> list[Mention]: ...
+    def load_triples(self) -> list[Triple]: ...
+    def load_attributes(self) -> list[AttributeValue]: ...
+    def set_triple_types(self, phrase_types: dict[str, str]) -> None: ...
+    def replace_entities(self, entities: Sequence[Entity], merges: Sequence[Merge], graph_version: str) -> None: ...
+    def graph_version(self) -> str: ...
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def resolved_version(self) -> str | None: ...
+    def load_entities(self) -> list[Entity]: ...
+    def alias_index(self) -> dict[str, str]: ...
+    def load_merges(self) -> list[Merge]: ...
+    def keep_apart(self) -> set[tuple[str, str]]: ...
+    def add_keep_apart(self, a: str, b: str) -> None: ...
+    def text_vectors(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]: ...
+    def put_text_vectors(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> None: ...
+    def replace_communities(self, communities: Sequence[Community], version: str) -> None: ...
+    def communities_version(self) -> str | None: ...
+
+    def communities(self, level: int | None = None, limit: int | None = None, *,
+                    with_members: bool = False) -> list[Community]: ...
+
+    def get_community(self, cid: str) -> Community | None: ...
+    def find_entity(self, norm: str) -> Entity | None: ...
+    def relations_of(self, norms: Sequence[str], limit: int = 50) -> list[Triple]: ...
+    def attributes_of(self, norms: Sequence[str], limit: int = 50) -> list[AttributeValue]: ...
+    def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[Provenance]: ...
+    def graph_stats(self) -> dict[str, object]: ...
+
+
+class IndexStore(Store, GraphStore, Protocol):
+    """A store that holds both the documents and the graph (what ``Banyan`` needs)."""

@@ -13,7 +13,8 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
-from banyan.extract.base import AttributeValue, Extraction, Mention, Triple
+from banyan.store.base import PendingChunk
+from banyan.types import AttributeValue, Community, CommunityReport, Entity, Mention, Merge, Provenance, Triple
 
 GRAPH_SCHEMA = [
     "CREATE TABLE IF NOT EXISTS extracted (chunk_id TEXT PRIMARY KEY REFERENCES chunks(id), extractor TEXT NOT NULL)",
@@ -51,14 +52,16 @@ class GraphTables:
     _db: sqlite3.Connection
     _tx: Callable[[], AbstractContextManager[None]]
 
-    def chunks_without_extraction(self, extractor_for: Callable[[str], str | None]) -> list[tuple[str, str]]:
-        """(chunk id, language) of chunks not yet extracted (or extracted by an outdated extractor)."""
+    def chunks_without_extraction(self, extractor_for: Callable[[str], str | None]) -> list[PendingChunk]:
+        """Chunks not yet extracted, or extracted under another extractor key than ``extractor_for(lang)``."""
         rows = self._db.execute(
             "SELECT c.id, c.lang, e.extractor FROM chunks c LEFT JOIN extracted e ON e.chunk_id=c.id ORDER BY c.rowid"
         )
-        return [(cid, lang) for cid, lang, done in rows if extractor_for(lang) and done != extractor_for(lang)]
+        return [PendingChunk(cid, lang, done) for cid, lang, done in rows
+                if extractor_for(lang) and done != extractor_for(lang)]
 
-    def put_extraction(self, extractor: str, chunk_ids: Sequence[str], ex: Extraction) -> None:
+    def put_extraction(self, extractor: str, chunk_ids: Sequence[str], mentions: Sequence[Mention],
+                       triples: Sequence[Triple], attributes: Sequence[AttributeValue]) -> None:
         """Replace the extraction of ``chunk_ids`` in one transaction."""
         with self._tx():
             for table in CHUNK_OWNED:
@@ -66,12 +69,12 @@ class GraphTables:
             self._db.executemany("INSERT INTO extracted VALUES (?,?)", [(c, extractor) for c in chunk_ids])
             self._db.executemany(
                 "INSERT INTO mentions VALUES (?,?,?,?,?,?,?)",
-                [(m.chunk_id, m.surface, m.norm, m.type, m.start, m.end, int(m.topic)) for m in ex.mentions],
+                [(m.chunk_id, m.surface, m.norm, m.type, m.start, m.end, int(m.topic)) for m in mentions],
             )
             self._db.executemany("INSERT INTO triples VALUES (?,?,?,?,?)",
-                                 [(t.chunk_id, t.head, t.phrase, t.tail, t.type) for t in ex.triples])
+                                 [(t.chunk_id, t.head, t.phrase, t.tail, t.type) for t in triples])
             self._db.executemany("INSERT INTO attributes VALUES (?,?,?,?)",
-                                 [(a.chunk_id, a.entity, a.key, a.value) for a in ex.attributes])
+                                 [(a.chunk_id, a.entity, a.key, a.value) for a in attributes])
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
 
     def first_chunk_titles(self, chunk_ids: Sequence[str]) -> dict[str, str]:
@@ -107,15 +110,17 @@ class GraphTables:
         with self._tx():
             self._db.executemany("UPDATE triples SET type=? WHERE phrase=?", [(t, p) for p, t in phrase_types.items()])
 
-    def replace_entities(self, entities: Sequence[tuple[str, str, str, int]], keys: Sequence[tuple[str, str, str]],
-                         merges: Sequence[tuple[str, str, str, float]], graph_version: str) -> None:
-        """Swap in a whole new resolution result: (id, name, type, n_chunks), (norm, type, id), merges."""
+    def replace_entities(self, entities: Sequence[Entity], merges: Sequence[Merge], graph_version: str) -> None:
+        """Swap in a whole new resolution result; each entity's ``aliases`` become its lookup keys."""
         with self._tx():
             for table in ("entities", "entity_keys", "merges"):
                 self._db.execute(f"DELETE FROM {table}")
-            self._db.executemany("INSERT INTO entities VALUES (?,?,?,?)", entities)
-            self._db.executemany("INSERT INTO entity_keys VALUES (?,?,?)", keys)
-            self._db.executemany("INSERT INTO merges VALUES (?,?,?,?)", merges)
+            self._db.executemany("INSERT INTO entities VALUES (?,?,?,?)",
+                                 [(e.id, e.name, e.type, e.n_chunks) for e in entities])
+            self._db.executemany("INSERT INTO entity_keys VALUES (?,?,?)",
+                                 [(n, e.type, e.id) for e in entities for n in e.aliases])
+            self._db.executemany("INSERT INTO merges VALUES (?,?,?,?)",
+                                 [(m.entity_id, m.member, m.rule, m.score) for m in merges])
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('resolved_at', ?)", (graph_version,))
 
     def graph_version(self) -> str:
@@ -127,13 +132,17 @@ class GraphTables:
         row = self._db.execute("SELECT value FROM meta WHERE key='resolved_at'").fetchone()
         return row[0] if row else None
 
-    def load_entities(self) -> tuple[list[tuple[str, str, str, int]], dict[tuple[str, str], str]]:
-        ents = self._db.execute("SELECT id, name, type, n_chunks FROM entities ORDER BY id").fetchall()
-        keys = {(n, t): e for n, t, e in self._db.execute("SELECT norm, type, entity_id FROM entity_keys")}
-        return ents, keys
+    def load_entities(self) -> list[Entity]:
+        """Every resolved entity, by id (``aliases`` left empty: see ``alias_index``)."""
+        return [Entity(*r) for r in self._db.execute("SELECT id, name, type, n_chunks FROM entities ORDER BY id")]
 
-    def load_merges(self) -> list[tuple[str, str, str, float]]:
-        return self._db.execute("SELECT entity_id, member, rule, score FROM merges ORDER BY entity_id").fetchall()
+    def alias_index(self) -> dict[str, str]:
+        """norm -> entity id, for every name of every entity."""
+        return {n: e for n, _, e in self._db.execute("SELECT norm, type, entity_id FROM entity_keys")}
+
+    def load_merges(self) -> list[Merge]:
+        return [Merge(*r) for r in self._db.execute(
+            "SELECT entity_id, member, rule, score FROM merges ORDER BY entity_id")]
 
     def keep_apart(self) -> set[tuple[str, str]]:
         return {(a, b) for a, b in self._db.execute("SELECT a, b FROM keep_apart")}
@@ -159,74 +168,87 @@ class GraphTables:
                                  [(model, t, vecs[i].tobytes()) for i, t in enumerate(texts)])
 
     # -- communities ----------------------------------------------------------------------------
-    def replace_communities(self, rows: Sequence[tuple[str, int, str | None, int, str, str, str]],
-                            members: Sequence[tuple[str, str]], version: str) -> None:
+    def replace_communities(self, communities: Sequence[Community], version: str) -> None:
         with self._tx():
             self._db.execute("DELETE FROM communities")
             self._db.execute("DELETE FROM community_members")
-            self._db.executemany("INSERT INTO communities VALUES (?,?,?,?,?,?,?)", rows)
-            self._db.executemany("INSERT INTO community_members VALUES (?,?)", members)
+            self._db.executemany("INSERT INTO communities VALUES (?,?,?,?,?,?,?)", [
+                (c.id, c.level, c.parent, c.size, c.title, json.dumps(list(c.keywords), ensure_ascii=False),
+                 json.dumps(c.report.to_dict(), ensure_ascii=False)) for c in communities])
+            self._db.executemany("INSERT INTO community_members VALUES (?,?)",
+                                 [(c.id, e) for c in communities for e in c.members])
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('communities_at', ?)", (version,))
 
-    def community_members(self, level: int) -> list[tuple[str, str, list[str]]]:
-        """(community id, keyword text, member entity ids) of every community at ``level``."""
-        rows = self._db.execute("SELECT id, keywords FROM communities WHERE level=? ORDER BY id", (level,)).fetchall()
-        members: dict[str, list[str]] = {}
-        for cid, eid in self._db.execute(
-                "SELECT m.community_id, m.entity_id FROM community_members m JOIN communities c ON c.id = m.community_id "
-                "WHERE c.level=?", (level,)):
-            members.setdefault(cid, []).append(eid)
-        return [(cid, ", ".join(json.loads(kw)), members.get(cid, [])) for cid, kw in rows]
+    def communities_version(self) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='communities_at'").fetchone()
+        return row[0] if row else None
 
-    def list_communities(self, level: int | None = None, limit: int = 50) -> list[tuple[str, int, str | None, int, str]]:
+    def _community(self, row: tuple, members: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> Community:
+        cid, level, parent, size, title, keywords, report = row
+        return Community(cid, level, parent, size, title, tuple(json.loads(keywords)),
+                         CommunityReport.from_dict(json.loads(report)), members, names)
+
+    def communities(self, level: int | None = None, limit: int | None = None, *,
+                    with_members: bool = False) -> list[Community]:
+        """Stored communities (of one level, or all), largest first within a level."""
         where, args = ("WHERE level=?", [level]) if level is not None else ("", [])
-        return self._db.execute(f"SELECT id, level, parent, size, title FROM communities {where} "
-                                f"ORDER BY level, size DESC LIMIT ?", [*args, limit]).fetchall()
+        rows = self._db.execute(
+            f"SELECT id, level, parent, size, title, keywords, report FROM communities {where} "
+            f"ORDER BY level, size DESC, id LIMIT ?", [*args, -1 if limit is None else limit]).fetchall()
+        members: dict[str, list[str]] = {}
+        if with_members and rows:
+            q = "SELECT community_id, entity_id FROM community_members" + (
+                " WHERE community_id IN (SELECT id FROM communities WHERE level=?)" if level is not None else "")
+            for cid, eid in self._db.execute(q, [level] if level is not None else []):
+                members.setdefault(cid, []).append(eid)
+        return [self._community(r, tuple(members.get(r[0], ()))) for r in rows]
 
-    def get_community(self, cid: str) -> dict[str, object] | None:
+    def get_community(self, cid: str) -> Community | None:
+        """One community by id or id prefix, with the names of its 100 most mentioned members."""
         row = self._db.execute("SELECT id, level, parent, size, title, keywords, report FROM communities "
-                               "WHERE id=? OR id LIKE ?", (cid, cid + "%")).fetchone()
+                               "WHERE id=? OR id LIKE ? ORDER BY id LIMIT 1", (cid, cid + "%")).fetchone()
         if row is None:
             return None
-        members = [r[0] for r in self._db.execute(
-            "SELECT e.name FROM community_members m JOIN entities e ON e.id = m.entity_id WHERE m.community_id=? "
-            "ORDER BY e.n_chunks DESC LIMIT 100", (row[0],))]
-        return {"id": row[0], "level": row[1], "parent": row[2], "size": row[3], "title": row[4],
-                "keywords": json.loads(row[5]), "report": json.loads(row[6]), "members": members}
+        found = self._db.execute(
+            "SELECT e.id, e.name FROM community_members m JOIN entities e ON e.id = m.entity_id "
+            "WHERE m.community_id=? ORDER BY e.n_chunks DESC LIMIT 100", (row[0],)).fetchall()
+        return self._community(row, tuple(r[0] for r in found), tuple(r[1] for r in found))
 
     # -- inspection ---------------------------------------------------------------------------
-    def find_entity(self, norm: str) -> tuple[str, str, str, int] | None:
+    def find_entity(self, norm: str) -> Entity | None:
+        """The most mentioned entity one of whose names normalizes to ``norm``, with all its aliases."""
         row = self._db.execute(
             "SELECT e.id, e.name, e.type, e.n_chunks FROM entity_keys k JOIN entities e ON e.id = k.entity_id "
             "WHERE k.norm = ? ORDER BY e.n_chunks DESC LIMIT 1", (norm,)).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        if row is None:
+            return None
+        aliases = tuple(r[0] for r in self._db.execute(
+            "SELECT norm FROM entity_keys WHERE entity_id=? ORDER BY norm", (row[0],)))
+        return Entity(*row, aliases)
 
-    def entity_norms(self, entity_id: str) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT norm FROM entity_keys WHERE entity_id=? ORDER BY norm",
-                                               (entity_id,))]
-
-    def triples_of(self, norms: Sequence[str], limit: int = 50) -> list[tuple[str, str, str, str, str]]:
-        """(head, phrase, tail, type, chunk id) of triples touching any of ``norms``."""
+    def relations_of(self, norms: Sequence[str], limit: int = 50) -> list[Triple]:
+        """Triples whose head or tail is one of ``norms``, each with its chunk."""
         marks = ",".join("?" * len(norms))
-        return self._db.execute(
-            f"SELECT head, phrase, tail, type, chunk_id FROM triples WHERE head IN ({marks}) OR tail IN ({marks}) "
-            f"LIMIT ?", [*norms, *norms, limit]).fetchall()
+        return [Triple(*r) for r in self._db.execute(
+            f"SELECT chunk_id, head, phrase, tail, type FROM triples WHERE head IN ({marks}) OR tail IN ({marks}) "
+            f"ORDER BY rowid LIMIT ?", [*norms, *norms, limit])]
 
-    def attributes_of(self, norms: Sequence[str]) -> list[tuple[str, str, str]]:
+    def attributes_of(self, norms: Sequence[str], limit: int = 50) -> list[AttributeValue]:
         marks = ",".join("?" * len(norms))
-        return self._db.execute(f"SELECT key, value, chunk_id FROM attributes WHERE entity IN ({marks})",
-                                list(norms)).fetchall()
+        return [AttributeValue(*r) for r in self._db.execute(
+            f"SELECT chunk_id, entity, key, value FROM attributes WHERE entity IN ({marks}) ORDER BY rowid LIMIT ?",
+            [*norms, limit])]
 
-    def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[tuple[str, str, str, int]]:
-        """(chunk id, document title, source, topic) of chunks mentioning any of ``norms``."""
+    def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[Provenance]:
+        """Chunks mentioning any of ``norms``, those about the entity first."""
         marks = ",".join("?" * len(norms))
-        return self._db.execute(
+        return [Provenance(c, t, s, bool(tp)) for c, t, s, tp in self._db.execute(
             f"""SELECT m.chunk_id, d.title, d.source, MAX(m.topic) FROM mentions m JOIN chunks c ON c.id = m.chunk_id
                 JOIN documents d ON d.id = c.doc_id WHERE m.norm IN ({marks}) GROUP BY m.chunk_id
-                ORDER BY MAX(m.topic) DESC, d.title LIMIT ?""", [*norms, limit]).fetchall()
+                ORDER BY MAX(m.topic) DESC, d.title LIMIT ?""", [*norms, limit])]
 
     def graph_stats(self) -> dict[str, object]:
-        one = lambda q: self._db.execute(q).fetchone()[0]  # noqa: E731
+        one = lambda q: self._db.execute(q).fetchone()[0]
         return {
             "entities": one("SELECT COUNT(*) FROM entities"),
             "mentions": one("SELECT COUNT(*) FROM mentions"),

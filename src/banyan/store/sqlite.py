@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from banyan.errors import StoreError
-from banyan.store.base import FileChange, StoreStats
+from banyan.store.base import FileChange, Passage, StoreStats
 from banyan.store.graph_tables import GRAPH_SCHEMA, GraphTables
 from banyan.types import Chunk, Citation, Document
 
@@ -42,21 +43,40 @@ CREATE TABLE IF NOT EXISTS embeddings (
 
 
 class SQLiteStore(GraphTables):
-    """The embedded store: ``<index_dir>/banyan.sqlite``."""
+    """The embedded store: ``<index_dir>/banyan.sqlite``.
+
+    Each thread gets its own connection (SQLite connections must not be shared by threads that
+    run statements at the same time); WAL lets readers go on while one writer commits.
+    """
 
     def __init__(self, index_dir: Path, *, create: bool = True) -> None:
         self.path = Path(index_dir) / DB_FILE
         if not self.path.exists() and not create:
             raise StoreError(f"no index at {index_dir} (missing {DB_FILE}); run `banyan index PATH` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._closed = False
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable Banyan index ({exc})") from exc
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "db", None)
+        if conn is None:
+            if self._closed:
+                raise StoreError(f"{self.path}: the store is closed")
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.db = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -73,7 +93,7 @@ class SQLiteStore(GraphTables):
                     f"{self.path} was written by a newer Banyan (schema {row[0]} > {SCHEMA_VERSION}); upgrade banyan-rag"
                 )
 
-    def _tx(self) -> "_Transaction":
+    def _tx(self) -> _Transaction:
         return _Transaction(self._db)
 
     def _bump(self) -> None:
@@ -197,15 +217,15 @@ class SQLiteStore(GraphTables):
         """(chunk id, document id, ordinal) of every chunk, for the lexical graph layer."""
         return self._db.execute("SELECT id, doc_id, ordinal FROM chunks ORDER BY doc_id, ordinal").fetchall()
 
-    def citations(self, chunk_ids: Sequence[str]) -> dict[str, tuple[Citation, str]]:
-        out: dict[str, tuple[Citation, str]] = {}
+    def citations(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
+        out: dict[str, Passage] = {}
         ids = list(chunk_ids)
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = f"""SELECT c.id, c.doc_id, d.source, d.title, c.ordinal, c.start, c."end", c.text
                     FROM chunks c JOIN documents d ON d.id=c.doc_id WHERE c.id IN ({','.join('?' * len(part))})"""
             for cid, did, src, title, ordinal, start, end, text in self._db.execute(q, part):
-                out[cid] = (Citation(did, src, title, cid, ordinal, start, end), text)
+                out[cid] = Passage(Citation(did, src, title, cid, ordinal, start, end), text)
         return out
 
     def version(self) -> int:
@@ -220,7 +240,7 @@ class SQLiteStore(GraphTables):
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
 
     def stats(self) -> StoreStats:
-        one = lambda q: self._db.execute(q).fetchone()[0]  # noqa: E731
+        one = lambda q: self._db.execute(q).fetchone()[0]
         return StoreStats(
             files=one("SELECT COUNT(*) FROM files"),
             documents=one("SELECT COUNT(*) FROM documents"),
@@ -230,7 +250,12 @@ class SQLiteStore(GraphTables):
         )
 
     def close(self) -> None:
-        self._db.close()
+        """Close every thread's connection."""
+        with self._conns_lock:
+            self._closed = True
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
 
 
 class _Transaction:

@@ -1,0 +1,121 @@
+"""Graph use cases: entity pages, unmerge, export, and building the knowledge tree's communities."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from banyan.embed import Embedder
+from banyan.errors import BanyanError
+from banyan.graph.build import cached_embed
+from banyan.graph.kg import KnowledgeGraph
+from banyan.settings import Settings
+from banyan.store import IndexStore
+from banyan.text import normalize_name
+from banyan.types import Community, EntityView
+
+ExportFormat = Literal["graphml", "neo4j-csv"]
+CommunityAlgorithm = Literal["dual", "leiden"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    path: Path
+    format: str
+    entities: int
+    relations: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityBuildReport:
+    communities: int
+    levels: int
+    algorithm: str
+    llm_written: int = 0
+    llm_failed: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def entity_view(store: IndexStore, name: str, index_dir: Path) -> EntityView:
+    """Everything the graph holds about the entity called ``name`` (any of its aliases)."""
+    found = store.find_entity(normalize_name(name))
+    if found is None:
+        raise BanyanError(f"no entity named {name!r} in {index_dir}; try `banyan graph stats` or a search")
+    return EntityView(found, found.aliases, tuple(store.relations_of(found.aliases)),
+                      tuple(store.attributes_of(found.aliases)), tuple(store.provenance_of(found.aliases)))
+
+
+def keep_apart(store: IndexStore, a: str, b: str, index_dir: Path) -> tuple[str, str]:
+    """Record that names ``a`` and ``b`` must never merge; returns their norms."""
+    na, nb = normalize_name(a), normalize_name(b)
+    for name, norm in ((a, na), (b, nb)):
+        if store.find_entity(norm) is None:
+            raise BanyanError(f"no entity named {name!r} in {index_dir}")
+    store.add_keep_apart(na, nb)
+    return na, nb
+
+
+def export_graph(store: IndexStore, out: Path, fmt: str) -> ExportReport:
+    from banyan.graph.export import export_graphml, export_neo4j_csv
+
+    if fmt not in ("graphml", "neo4j-csv"):
+        raise BanyanError(f"unknown format {fmt!r}; choose graphml or neo4j-csv")
+    n, m = export_graphml(store, out) if fmt == "graphml" else export_neo4j_csv(store, out)
+    return ExportReport(out, fmt, n, m)
+
+
+def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder, settings: Settings,
+                      index_dir: Path, *, algorithm: str = "dual", llm_reports: bool = False,
+                      llm_model: str | None = None, max_reports: int = 100) -> CommunityBuildReport:
+    """Detect communities, write keywords and cited reports (LLM summaries if asked), store them."""
+    from banyan.graph.communities import dual_perception, entity_graph, leiden, params_from, semantic_vectors
+    from banyan.graph.tree import build_tree
+
+    if algorithm not in ("dual", "leiden"):
+        raise BanyanError(f"unknown community algorithm {algorithm!r}; choose dual or leiden")
+    t0 = time.perf_counter()
+    adj = entity_graph(kg)
+    vecs = semantic_vectors(adj, kg.entity_vectors)
+    levels = (dual_perception(adj, vecs, params_from(settings.communities)) if algorithm == "dual"
+              else [leiden(adj, seed=settings.communities.seed)])
+    texts = {cid: p.text for cid, p in store.citations(
+        [kg.chunk_node(h) for hs in kg.home.values() for h in hs]).items()}
+    tree = build_tree(kg, adj, vecs, levels, texts)
+    written = failed = 0
+    errors: list[str] = []
+    if llm_reports:
+        from banyan.graph.reports import summarize, with_summary
+        from banyan.llm import build_llm
+
+        cfg = settings.llm.model_copy(update={"model": llm_model}) if llm_model else settings.llm
+        stack = build_llm(cfg, index_dir)
+        chosen = {c.id for c in sorted(tree, key=lambda c: -c.size)[:max_reports]}
+        picked = [c for c in tree if c.id in chosen]
+        results = summarize(stack.llm, picked, concurrency=cfg.max_concurrency)
+        summarized = {c.id: with_summary(c, r) for c, r in zip(picked, results)}
+        tree = [summarized.get(c.id, c) for c in tree]
+        failed = sum(not r.ok for r in results)
+        written = len(results) - failed
+        errors = [r.error for r in results if not r.ok and r.error][:5]
+    # keyword vectors for the community route, computed now so that searches never write
+    cached_embed(store, embedder)([", ".join(c.keywords) for c in tree if c.level == 0])
+    store.replace_communities(tree, f"{store.resolved_version() or ''}@{time.time():.3f}")
+    return CommunityBuildReport(len(tree), len(levels), algorithm, written, failed,
+                                round(time.perf_counter() - t0, 3), errors)
+
+
+def list_communities(store: IndexStore, level: int | None = None, limit: int = 50) -> list[Community]:
+    found = store.communities(level, limit)
+    if not found:
+        raise BanyanError("no communities stored: run `banyan communities build`")
+    return found
+
+
+def get_community(store: IndexStore, cid: str) -> Community:
+    found = store.get_community(cid)
+    if found is None:
+        raise BanyanError(f"no community {cid!r}; see `banyan communities list`")
+    return found

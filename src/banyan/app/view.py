@@ -1,0 +1,150 @@
+"""The read side of an index: vectors, BM25, the knowledge graph and the routes over them.
+
+Each component is loaded on first use and kept while the store version it was built from holds.
+Loading is serialized by a lock; once loaded, components are read-only and shared by every
+thread. Nothing on this path writes to the store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from banyan.embed import Embedder
+from banyan.errors import IndexMismatchError
+from banyan.extract.schema import Schema, relation_text
+from banyan.graph.build import cached_embed
+from banyan.graph.kg import KnowledgeGraph
+from banyan.index.bm25 import BM25Index
+from banyan.index.pipeline import BM25_DIR, bm25_rows
+from banyan.index.vectors import ExactVectorIndex
+from banyan.retrieve import Query, Retriever, Route, base_routes, graph_routes
+from banyan.retrieve.graph_routes import GraphRetriever
+from banyan.settings import Settings
+from banyan.store import IndexStore
+
+
+@dataclass
+class _Slot:
+    version: str = ""
+    value: Any = None
+
+
+class IndexView:
+    """Loads and caches the read-side components of one index, per store version."""
+
+    def __init__(self, store: IndexStore, settings: Settings, index_dir: Path, embedder: Callable[[], Embedder],
+                 schema: Callable[[], Schema]) -> None:
+        self.store, self.settings, self.index_dir = store, settings, index_dir
+        self._embedder, self._schema = embedder, schema
+        self._lock = threading.RLock()
+        self._slots: dict[str, _Slot] = {}
+
+    def _cached(self, name: str, version: str, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            slot = self._slots.setdefault(name, _Slot())
+            if slot.value is None or slot.version != version:
+                slot.value, slot.version = build(), version
+            return slot.value
+
+    # -- components -------------------------------------------------------------------------
+    def vectors(self) -> ExactVectorIndex:
+        return self._cached("vectors", str(self.store.version()), self._load_vectors)
+
+    def _load_vectors(self) -> ExactVectorIndex:
+        name = self._embedder().name
+        ids, matrix = self.store.load_embeddings(name)
+        n_chunks = self.store.stats().chunks
+        if len(ids) < n_chunks:
+            others = {m: n for m, n in self.store.stats().embeddings.items() if m != name}
+            hint = f" (it holds vectors from {', '.join(others)})" if others else ""
+            raise IndexMismatchError(
+                f"{n_chunks - len(ids)} of {n_chunks} chunks have no vector from embedder {name}{hint}; "
+                f"run `banyan index` again to embed them, or set embedding.backend to the one used"
+            )
+        return ExactVectorIndex(ids, matrix)
+
+    def bm25(self) -> BM25Index:
+        version = self.store.version()
+
+        def load() -> BM25Index:
+            saved = BM25Index.load(self.index_dir / BM25_DIR, version)
+            if saved is not None:
+                return saved
+            r = self.settings.retrieval  # saved index is stale (an interrupted run): build in memory only
+            return BM25Index.build(bm25_rows(self.store), r.bm25_k1, r.bm25_b)
+
+        return self._cached("bm25", str(version), load)
+
+    def has_graph(self) -> bool:
+        return self.store.resolved_version() is not None
+
+    def graph(self) -> GraphRetriever:
+        resolved = self.store.resolved_version()
+        if resolved is None:
+            raise IndexMismatchError(
+                "graph modes need the knowledge graph, and this index has none: run `banyan index` with "
+                "graph.enabled = true (the default)"
+            )
+        return self._cached("graph", f"{resolved}|{self.store.communities_version() or ''}", self._load_graph)
+
+    def _load_graph(self) -> GraphRetriever:
+        emb, schema = self._embedder(), self._schema()
+        kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
+        embed = cached_embed(self.store, emb, write=False)
+        kinds = schema.typed_relations()
+        communities = self.store.communities(level=0, with_members=True)
+        community_vectors, members = None, []
+        if communities:
+            pos = {eid: i for i, eid in enumerate(kg.entity_ids)}
+            community_vectors = embed([", ".join(c.keywords) for c in communities])
+            members = [np.array([pos[e] for e in c.members if e in pos], dtype=np.int64) for c in communities]
+        vectors = self.vectors()
+        return GraphRetriever(kg, self.settings.graph, emb.embed_documents, schema, vectors.scores,
+                              [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
+                              community_vectors=community_vectors, community_members=members)
+
+    # -- routes -----------------------------------------------------------------------------
+    def get(self, name: str) -> Route | None:
+        """The route called ``name``, built over the current components (None if unknown)."""
+        base = base_routes(_Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._embedder),
+                           self.settings.retrieval.rrf_k)
+        if name in base:
+            return base[name]
+        if not self.has_graph():
+            return None
+        return graph_routes(self.graph(), base["hybrid"]).get(name)
+
+    def retriever(self) -> Retriever:
+        return Retriever(self.settings.retrieval, self, self.has_graph())
+
+    def query(self, text: str) -> Query:
+        """A fresh ``Query`` for one request (its embedding and entity links are computed on demand)."""
+        return Query(text, lambda t: self._embedder().embed_query(t), lambda q: self.graph().link(q))
+
+
+class _Lazy:
+    """Defers loading an index until a route actually searches it (a bm25 search loads no vectors)."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+
+    def search(self, *args: Any) -> Any:
+        return self._load().search(*args)
+
+
+class _LazyEmbedder:
+    def __init__(self, load: Callable[[], Embedder]) -> None:
+        self._load = load
+
+    @property
+    def languages(self) -> frozenset[str] | None:
+        return self._load().languages
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
