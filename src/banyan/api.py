@@ -142,6 +142,10 @@ class Banyan:
                                            self.index_dir, algorithm=algorithm, llm_reports=llm_reports,
                                            llm_model=llm_model, max_reports=max_reports)
 
+    def compare_communities(self) -> dict[str, dict[str, object]]:
+        """Dual perception vs Leiden on this index's graph (levels, sizes, modularity, coherence, time)."""
+        return graph_ops.compare_communities(self.view.graph().kg, self.settings)
+
     def communities(self, level: int | None = None, limit: int = 50) -> list[Community]:
         """Stored communities, largest first within each level."""
         return graph_ops.list_communities(self.store, level, limit)

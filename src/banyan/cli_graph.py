@@ -123,11 +123,8 @@ def communities_compare(index: IndexOpt = None,
                         json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None
                         ) -> None:
     """Dual-perception vs Leiden on this index's graph: levels, sizes, modularity, coherence, time."""
-    from banyan.graph.communities import compare, entity_graph, params_from
-
     with _open(index) as bn:
-        kg = bn.view.graph().kg
-        result = compare(entity_graph(kg), kg.entity_vectors, params_from(bn.settings.communities))
+        result = bn.compare_communities()
     for name, r in result.items():
         console.print(f"[bold]{name}[/]: {r['seconds']}s; communities per level {r['n_communities']}", highlight=False)
         console.print(f"  modularity {r['modularity']}", highlight=False)

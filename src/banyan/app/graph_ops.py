@@ -107,6 +107,13 @@ def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder,
                                 round(time.perf_counter() - t0, 3), errors)
 
 
+def compare_communities(kg: KnowledgeGraph, settings: Settings) -> dict[str, dict[str, object]]:
+    """Dual perception vs Leiden on this graph: levels, sizes, modularity, coherence, seconds."""
+    from banyan.graph.communities import compare, entity_graph, params_from
+
+    return compare(entity_graph(kg), kg.entity_vectors, params_from(settings.communities))
+
+
 def list_communities(store: IndexStore, level: int | None = None, limit: int = 50) -> list[Community]:
     found = store.communities(level, limit)
     if not found:

@@ -13,7 +13,7 @@ from typing import Any
 from banyan.api import Banyan
 from banyan.errors import BanyanError
 from banyan.eval.metrics import dedupe, passage_recall, percentile_ms
-from banyan.index.pipeline import Progress
+from banyan.progress import Progress
 from banyan.settings import SearchMode
 from banyan.types import IndexReport
 

@@ -18,7 +18,7 @@ from banyan.embed import Embedder
 from banyan.extract.base import Extractor
 from banyan.extract.schema import OTHER, RELATED, Schema, relation_text
 from banyan.graph.resolve import resolve
-from banyan.index.pipeline import Progress
+from banyan.progress import Progress
 from banyan.settings import GraphSettings
 from banyan.store import GraphStore
 from banyan.text import normalize_name

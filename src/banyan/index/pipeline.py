@@ -12,37 +12,19 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 from banyan.embed import Embedder
 from banyan.errors import IngestError
 from banyan.index.bm25 import BM25Index
 from banyan.ingest import chunk_document, discover, read_file
+from banyan.progress import NoProgress, Progress
 from banyan.settings import Settings
 from banyan.store import Store
 from banyan.types import IndexReport, IngestFailure
 
 EMBED_BLOCK = 256
 BM25_DIR = "bm25"
-
-
-class Progress(Protocol):
-    """Receives progress of long stages (the CLI draws bars; the API default ignores it)."""
-
-    def start(self, stage: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def done(self) -> None: ...
-
-
-class NoProgress:
-    def start(self, stage: str, total: int) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def done(self) -> None:
-        pass
+__all__ = ["BM25_DIR", "NoProgress", "Progress", "bm25_rows", "build_bm25", "embed_missing", "ingest_files"]
 
 
 @contextmanager
