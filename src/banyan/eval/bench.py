@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,26 +29,71 @@ class Question:
     type: str
 
 
-def load_questions(path: Path, limit: int | None = None) -> list[Question]:
-    """Questions in the normalized format; those without gold titles are left out."""
+def corpus_file(data_dir: Path) -> Path:
+    """``data_dir/corpus.jsonl``, or an error saying what --data must be."""
+    corpus = data_dir / "corpus.jsonl"
+    if not corpus.is_file():
+        raise BanyanError(f"{corpus} not found: --data must be a folder with corpus.jsonl")
+    return corpus
+
+
+def question_file(data_dir: Path, questions_file: Path) -> Path:
+    """The question file as given, or by that name inside ``data_dir``."""
+    if questions_file.is_absolute() or questions_file.exists():
+        return questions_file
+    return data_dir / questions_file
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for each non-blank line of a JSONL file."""
     if not path.is_file():
         raise BanyanError(f"question file not found: {path}")
-    out: list[Question] = []
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-                q = Question(str(rec["id"]), rec["question"], tuple(rec.get("gold_titles") or ()),
-                             bool(rec.get("gold_complete", True)), str(rec.get("type", "")))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            except json.JSONDecodeError as exc:
                 raise BanyanError(f"{path}:{lineno}: not a normalized question record ({exc})") from exc
-            if q.gold_titles:
-                out.append(q)
-            if limit and len(out) >= limit:
-                break
+            if not isinstance(rec, dict):
+                raise BanyanError(f"{path}:{lineno}: not a normalized question record (a JSON object is needed)")
+            yield lineno, rec
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """Questions in the normalized format; those without gold titles are left out."""
+    out: list[Question] = []
+    for lineno, rec in read_records(path):
+        try:
+            q = Question(str(rec["id"]), rec["question"], tuple(rec.get("gold_titles") or ()),
+                         bool(rec.get("gold_complete", True)), str(rec.get("type", "")))
+        except (KeyError, TypeError) as exc:
+            raise BanyanError(f"{path}:{lineno}: not a normalized question record ({exc})") from exc
+        if q.gold_titles:
+            out.append(q)
+        if limit and len(out) >= limit:
+            break
     return out
+
+
+def index_corpus(bn: Banyan, corpus: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Index ``corpus`` into ``bn``; returns the index figures every benchmark reports."""
+    t0 = time.perf_counter()
+    report: IndexReport = bn.index([corpus], progress=progress)
+    wall = time.perf_counter() - t0
+    stats = bn.stats()
+    embed_s = report.seconds.get("embed", 0.0)
+    return {
+        "index_seconds": {k: round(v, 3) for k, v in sorted(report.seconds.items())},
+        "index_wall_seconds": round(wall, 3),
+        "embedder": bn.embedder().name,
+        "passages_per_second": round(report.chunks_embedded / embed_s, 1) if embed_s > 0 else None,
+        "chunks_embedded": report.chunks_embedded,
+        "n_documents": stats.documents,
+        "n_chunks": stats.chunks,
+        "failures": [str(f) for f in report.failures],
+    }
 
 
 @dataclass
@@ -86,33 +131,19 @@ def run_retrieval_bench(data_dir: Path, questions_file: Path, modes: Sequence[Se
                         limit: int | None = None, overrides: dict[str, Any] | None = None,
                         progress: Progress | None = None) -> dict[str, Any]:
     """Index ``data_dir/corpus.jsonl`` into ``index_dir`` and score ``modes`` on the questions."""
-    corpus = data_dir / "corpus.jsonl"
-    if not corpus.is_file():
-        raise BanyanError(f"{corpus} not found: --data must be a folder with corpus.jsonl")
-    qpath = questions_file if questions_file.is_absolute() or questions_file.exists() else data_dir / questions_file
+    corpus = corpus_file(data_dir)
+    qpath = question_file(data_dir, questions_file)
     questions = load_questions(qpath, limit)
     if not questions:
         raise BanyanError(f"{qpath}: no questions with gold_titles")
     with Banyan(index_dir, overrides) as bn:
-        t0 = time.perf_counter()
-        report: IndexReport = bn.index([corpus], progress=progress)
-        wall = time.perf_counter() - t0
-        embedder = bn.embedder()
+        index_figures = index_corpus(bn, corpus, progress)
         # Warm-up so that the first timed query does not pay for loading indexes.
         bn.search(questions[0].question, mode=modes[0], k=10)
         results = {m: score_mode(bn, questions, m, depth=30).summary() for m in modes}
-        stats = bn.stats()
-    embed_s = report.seconds.get("embed", 0.0)
     return {
         "modes": results,
-        "index_seconds": {k: round(v, 3) for k, v in sorted(report.seconds.items())},
-        "index_wall_seconds": round(wall, 3),
-        "embedder": embedder.name,
-        "passages_per_second": round(report.chunks_embedded / embed_s, 1) if embed_s > 0 else None,
-        "chunks_embedded": report.chunks_embedded,
-        "n_documents": stats.documents,
-        "n_chunks": stats.chunks,
+        **index_figures,
         "n_questions": len(questions),
         "n_gold_complete": sum(q.gold_complete for q in questions),
-        "failures": [str(f) for f in report.failures],
     }

@@ -24,6 +24,10 @@ class LlamaCppChat:
                           verbose=False)
         self.model = f"gguf:{Path(gguf_path).name}"
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by this model's own tokenizer (the answer engine budgets its context with it)."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def _kwargs(self, messages: Sequence[ChatMessage], params: CallParams) -> dict[str, Any]:
         kw: dict[str, Any] = {"messages": [m.to_dict() for m in messages], "temperature": params.temperature,
                               "max_tokens": params.max_tokens}
