@@ -8,46 +8,37 @@ from pathlib import Path
 from typing import Any
 
 from banyan.errors import IngestError
+from banyan.ingest.documents import html_text, nonempty, read_docx, read_pdf, title_from_path
+from banyan.ingest.encoding import DecodedText, decode_bytes
 from banyan.types import Document
 
 Reader = Callable[[Path, bytes], list[Document]]
 
 
 def decode_text(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), then UTF-16 by BOM; refuse binary and undecodable bytes."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:
-        raise IngestError("binary file (NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"not valid UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 4]!r})") from exc
+    """The text of a text file (UTF-8, a byte-order mark, or a detected legacy encoding)."""
+    return decode_bytes(data).text
 
 
-def _nonempty(text: str) -> str:
-    if not text.strip():
-        raise IngestError("empty: no text to index")
-    return text
-
-
-def _title_from_path(path: Path) -> str:
-    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+def _encoding_meta(decoded: DecodedText) -> dict[str, Any]:
+    """Documents decoded from a legacy encoding say which one (``banyan index`` reports it)."""
+    return {"encoding": decoded.encoding} if decoded.legacy else {}
 
 
 def read_text(path: Path, data: bytes) -> list[Document]:
-    text = _nonempty(decode_text(data, path))
-    return [Document.create(str(path), _title_from_path(path), text)]
+    decoded = decode_bytes(data)
+    return [Document.create(str(path), title_from_path(path), nonempty(decoded.text), _encoding_meta(decoded))]
 
 
 def read_markdown(path: Path, data: bytes) -> list[Document]:
-    text = _nonempty(decode_text(data, path))
-    title = _title_from_path(path)
+    decoded = decode_bytes(data)
+    text = nonempty(decoded.text)
+    title = title_from_path(path)
     for line in text.splitlines()[:20]:
         if line.startswith("# "):
             title = line[2:].strip()
             break
-    return [Document.create(str(path), title, text)]
+    return [Document.create(str(path), title, text, _encoding_meta(decoded))]
 
 
 def _record_to_doc(path: Path, rec: Any, where: str) -> Document:
@@ -84,54 +75,17 @@ def _iter_json_records(path: Path, text: str) -> Iterator[tuple[Any, str]]:
 
 def read_json(path: Path, data: bytes) -> list[Document]:
     """``.json`` (an object, a list, or {"documents": [...]}) or ``.jsonl`` corpus records."""
-    text = _nonempty(decode_text(data, path))
+    text = nonempty(decode_text(data, path))
     docs = [_record_to_doc(path, rec, where) for rec, where in _iter_json_records(path, text)]
     if not docs:
         raise IngestError("no records")
     return docs
 
 
-def read_pdf(path: Path, data: bytes) -> list[Document]:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = (reader.metadata.title if reader.metadata else None) or _title_from_path(path)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
-    text = _nonempty("\n\n".join(p.strip() for p in pages if p.strip()))
-    return [Document.create(str(path), str(title), text, {"pages": len(pages)})]
-
-
-def read_docx(path: Path, data: bytes) -> list[Document]:
-    import io
-    import zipfile
-
-    import docx
-
-    try:
-        d = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise IngestError(f"unreadable DOCX ({type(exc).__name__}: {exc})") from exc
-    paras = [p.text for p in d.paragraphs if p.text.strip()]
-    title = d.core_properties.title or _title_from_path(path)
-    return [Document.create(str(path), title, _nonempty("\n\n".join(paras)))]
-
-
 def read_html(path: Path, data: bytes) -> list[Document]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(decode_text(data, path), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else _title_from_path(path)
-    body = soup.body or soup
-    text = "\n".join(line.strip() for line in body.get_text("\n").splitlines() if line.strip())
-    return [Document.create(str(path), title, _nonempty(text))]
+    decoded = decode_bytes(data)
+    title, text = html_text(decoded.text)
+    return [Document.create(str(path), title or title_from_path(path), nonempty(text), _encoding_meta(decoded))]
 
 
 READERS: dict[str, Reader] = {
