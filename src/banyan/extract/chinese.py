@@ -9,6 +9,7 @@ first entity.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -40,7 +41,7 @@ def extract_chunk_zh(chunk: Chunk, schema: Schema) -> Extraction:
             topic_set = True
             out.mentions.append(Mention(chunk.id, word, norm, kind, chunk.start + start, chunk.start + pos, topic))
             ents.append((len(words) - 1, norm))
-        for (i, a), (j, b) in zip(ents, ents[1:]):
+        for (i, a), (j, b) in itertools.pairwise(ents):
             if a == b:
                 continue
             verbs = [w for w, f in words[i + 1 : j] if f[:1] in ("v", "p") or f in ("n", "vn")]
