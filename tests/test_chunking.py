@@ -1,3 +1,5 @@
+import itertools
+
 from banyan.ingest.chunking import chunk_document, chunk_spans, sentence_spans
 from banyan.text import count_tokens, detect_lang
 from banyan.types import Document
@@ -10,7 +12,7 @@ ZH = "青石桥是临江市的一座石拱桥。大桥由工程师林文远设�
 def test_sentences_cover_text_without_gaps():
     spans = sentence_spans(EN)
     assert spans[0][0] == 0 and spans[-1][1] == len(EN)
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert len(spans) == 5
 
 

@@ -1,5 +1,7 @@
 """Dual-perception community detection: planted partitions, determinism, nesting, comparison."""
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -45,7 +47,7 @@ def test_deterministic_for_a_seed_and_levels_nest():
     b = dual_perception(adj, vecs, PARAMS)
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
     assert len(a) >= 2
-    for fine, coarse in zip(a, a[1:]):
+    for fine, coarse in itertools.pairwise(a):
         assert coarse.max() < fine.max()  # merging only ever reduces the number of communities
         for c in np.unique(fine):  # every fine community sits inside exactly one coarse community
             assert len(np.unique(coarse[fine == c])) == 1

@@ -107,7 +107,7 @@ def _fake_embed(same: set[frozenset[str]]):
         vecs = np.zeros((len(names), 256), np.float32)
         for i, n in enumerate(names):
             key = n.lower()
-            group = next((sorted(g)[0] for g in same if key in g), key)
+            group = next((min(g) for g in same if key in g), key)
             vecs[i, slots.setdefault(group, len(slots))] = 1.0
         return vecs
     return embed

@@ -23,8 +23,8 @@ from fake_openai import FakeOpenAI
 
 
 def _cfg(server: FakeOpenAI, **kw) -> LLMSettings:
-    base = dict(model="test-model", base_url=server.base_url, api_key="k", timeout_s=2.0, backoff_base_s=0.01,
-                backoff_max_s=0.05, max_retries=5)
+    base = {"model": "test-model", "base_url": server.base_url, "api_key": "k", "timeout_s": 2.0, "backoff_base_s": 0.01,
+                "backoff_max_s": 0.05, "max_retries": 5}
     base.update(kw)
     return LLMSettings(**base)
 
@@ -94,7 +94,7 @@ def test_cache_second_run_makes_zero_http_calls(tmp_path):
     with FakeOpenAI(lambda req: {"content": '{"name": "Ada", "age": 83}'}) as srv:
         for _ in range(2):
             stack = build_llm(_cfg(srv), tmp_path)
-            results = run_batch(range(5), lambda i: structured(stack.llm, [user(f"person {i}")], Person), concurrency=3)
+            results = run_batch(range(5), lambda i, s=stack: structured(s.llm, [user(f"person {i}")], Person), concurrency=3)
             assert all(r.ok and r.value.name == "Ada" for r in results)
         assert len(srv.requests) == 5
         rows = stack.ledger.by_stage(stack.ledger.run_id)

@@ -9,18 +9,28 @@ store version and then read-only, and every request carries its own ``Query``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from banyan.app import graph_ops
+from banyan.answer import Answer, AnswerContext, AnswerEngine, IndexReader
+from banyan.app import graph_ops, schema_ops
 from banyan.app.view import IndexView
 from banyan.embed import Embedder, create_embedder
 from banyan.extract.schema import Schema, load_schema
-from banyan.index.pipeline import NoProgress, Progress, build_bm25, embed_missing, ingest_files
+from banyan.index.pipeline import (
+    NoProgress,
+    Progress,
+    bm25_stale,
+    build_bm25,
+    embed_missing,
+    ingest_files,
+    remove_paths,
+)
+from banyan.llm import LLM, build_llm
 from banyan.settings import CONFIG_FILE, Settings, load_settings, settings_to_toml
-from banyan.store import SQLiteStore, StoreStats
-from banyan.types import Community, EntityView, IndexReport, SearchResult
+from banyan.store import PendingWork, SQLiteStore, StoreStats
+from banyan.types import Community, EntityView, IndexReport, SearchResult, TypeProposal
 
 
 class Banyan:
@@ -32,13 +42,15 @@ class Banyan:
     """
 
     def __init__(self, index_dir: Path | str = ".banyan", overrides: dict[str, Any] | None = None,
-                 *, settings: Settings | None = None) -> None:
+                 *, settings: Settings | None = None, create: bool = True) -> None:
+        """``create=False`` opens only an existing index (IndexNotFoundError otherwise) and creates nothing."""
         self.index_dir = Path(index_dir)
         self.settings = settings or load_settings(self.index_dir, overrides)
-        self.store = SQLiteStore(self.index_dir)
+        self.store = SQLiteStore(self.index_dir, create=create)
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._schema: Schema | None = None
+        self._llm: LLM | None = None
         self.view = IndexView(self.store, self.settings, self.index_dir, self.embedder, self.schema)
 
     # -- components, loaded once --------------------------------------------------------------
@@ -51,36 +63,60 @@ class Banyan:
     def schema(self) -> Schema:
         with self._lock:
             if self._schema is None:
-                self._schema = load_schema(self.settings.graph.schema_path)
+                self._schema = schema_ops.effective_schema(load_schema(self.settings.graph.schema_path), self.store)
             return self._schema
 
     # -- indexing -------------------------------------------------------------------------------
     def index(self, paths: Iterable[Path | str], *, progress: Progress | None = None,
-              embed: bool = True) -> IndexReport:
-        """Index files and folders; returns counts, failures and seconds per stage."""
+              embed: bool = True, wait: bool = True) -> IndexReport:
+        """Index files and folders; returns counts, failures and seconds per stage.
+
+        One writer at a time: while another process writes this index, wait for it (``wait``) or
+        raise IndexBusyError. With no paths, finishes what an earlier run left undone."""
         progress = progress or NoProgress()
-        self._write_config()
-        report = IndexReport()
-        ingest_files(self.store, paths, self.settings, report, progress)
-        if embed:
-            embed_missing(self.store, self.embedder(), self.settings.embedding.include_title, report, progress)
-        if self.settings.graph.enabled:
-            self.build_graph(report, progress)
-        build_bm25(self.store, self.index_dir, self.settings, report)
+        with self.store.writing(wait=wait):
+            self._write_config()
+            report = IndexReport()
+            ingest_files(self.store, paths, self.settings, report, progress)
+            if embed:
+                embed_missing(self.store, self.embedder(), self.settings.embedding.include_title, report, progress)
+            if self.settings.graph.enabled:
+                self.build_graph(report, progress)
+            build_bm25(self.store, self.index_dir, self.settings, report)
         return report
 
     def build_graph(self, report: IndexReport | None = None, progress: Progress | None = None) -> IndexReport:
         """Extract entities and relations from new chunks (no LLM), then resolve entities."""
-        from banyan.graph.build import default_extractors, extract_missing, resolve_graph
+        from banyan.graph.build import extract_missing, resolve_graph, select_extractors
+        from banyan.graph.maintain import refresh_communities
 
         report = report or IndexReport()
-        extract_missing(self.store, self.schema(), default_extractors(), report, progress or NoProgress())
-        resolve_graph(self.store, self.schema(), self.embedder(), self.settings.graph, report)
+        with self.store.writing():
+            extract_missing(self.store, self.schema(), select_extractors(self.settings, self.index_dir), report,
+                            progress or NoProgress(), auto_accept_min_chunks=self.settings.graph.auto_accept_min_chunks)
+            resolve_graph(self.store, self.schema(), self.embedder(), self.settings.graph, report)
+            refresh_communities(self.store, self.embedder(), self.settings, report)
         return report
 
-    def remove(self, path: Path | str) -> int:
-        """Forget one indexed file; returns how many documents went with it."""
-        return self.store.remove_file(str(Path(path).resolve()))
+    def remove(self, path: Path | str, *, wait: bool = True) -> int:
+        """Forget an indexed file (or every indexed file under a folder) and everything derived from
+        it, graph included, in this call; returns how many documents went. NotIndexedError if
+        ``path`` names nothing indexed."""
+        with self.store.writing(wait=wait):
+            _, documents = remove_paths(self.store, [path])
+            report = IndexReport()
+            if self.settings.graph.enabled:
+                self.build_graph(report)
+            build_bm25(self.store, self.index_dir, self.settings, report)
+        return documents
+
+    def pending(self) -> PendingWork:
+        """Stages an earlier run left unfinished, and who is writing the index now."""
+        from dataclasses import replace
+
+        work = self.store.pending_work(None)
+        return replace(work, bm25_stale=bool(work.chunks) and bm25_stale(self.store, self.index_dir),
+                       writer=self.store.writer())
 
     def _write_config(self) -> None:
         """Pin the settings an index was built with, so later commands use the same embedder."""
@@ -112,6 +148,36 @@ class Banyan:
         """The mode ``auto`` (or ``mode``) stands for with this question on this index."""
         return self.view.retriever().resolve_mode(self.view.query(query), mode or self.settings.retrieval.default_mode)
 
+    # -- answering (banyan.answer) ------------------------------------------------------------------
+    def answer_context(self, question: str, mode: str = "auto", budget: int | None = None) -> AnswerContext:
+        """What ``ask`` would give the model (no LLM call): the mode's sections, numbered evidence, tokens."""
+        return self._answers().context(question, mode, budget)
+
+    def ask(self, question: str, mode: str = "auto", *, budget: int | None = None, reject: bool = False,
+            llm: LLM | None = None) -> Answer:
+        """A cited answer from ``llm``, else the configured LLM, else extractive (the best evidence sentences).
+        An LLM failure is reported in ``Answer.error`` with the evidence still there."""
+        return self._answers().ask(question, mode, budget=budget, reject=reject, llm=llm)
+
+    def ask_stream(self, question: str, mode: str = "auto", *, budget: int | None = None, reject: bool = False,
+                   llm: LLM | None = None) -> Iterator[str | Answer]:
+        """The answer's text pieces as the model writes them, then the final ``Answer``."""
+        return self._answers().stream(question, mode, budget=budget, reject=reject, llm=llm)
+
+    def _answers(self) -> AnswerEngine:
+        view = self.view
+        reader = IndexReader(self.store, view.retriever(), lambda: view.graph().kg if view.has_graph() else None,
+                             self.settings.answer, self.settings.retrieval)
+        return AnswerEngine(reader, self.settings.llm, view.query,
+                            self._configured_llm if self.settings.llm.model else None)
+
+    def _configured_llm(self) -> LLM:
+        """The configured LLM stack, built on first use."""
+        with self._lock:
+            if self._llm is None:
+                self._llm = build_llm(self.settings.llm, self.index_dir).llm
+            return self._llm
+
     # -- inspecting ------------------------------------------------------------------------------
     def stats(self) -> StoreStats:
         return self.store.stats()
@@ -119,14 +185,34 @@ class Banyan:
     def graph_stats(self) -> dict[str, object]:
         return self.store.graph_stats()
 
+    # -- schema expansion and LLM extraction ------------------------------------------------------
+    def schema_proposals(self, *, include_all: bool = False) -> list[TypeProposal]:
+        """Types the LLM proposed, supported by ``graph.proposal_min_chunks`` chunks (all with ``include_all``)."""
+        return schema_ops.proposals(self.store, self.settings.graph.proposal_min_chunks, include_all=include_all)
+
+    def decide_type(self, name: str, status: str, *, kind: str | None = None,
+                    description: str | None = None) -> TypeProposal:
+        """Accept or reject a proposed type (``pending`` undoes it); an accepted type applies from the next run."""
+        with self.store.writing():
+            return schema_ops.decide(self.store, name, status, kind=kind, description=description)
+
+    def export_schema(self, out: Path | str) -> Path:
+        """Write the effective schema (file + accepted types) to a new file."""
+        return schema_ops.export_schema(self.schema(), Path(out))
+
+    def failed_chunks(self, limit: int | None = 50) -> list[schema_ops.FailedChunk]:
+        """Chunks whose LLM extraction failed; the next ``index`` retries them."""
+        return schema_ops.failed_chunks(self.store, limit)
+
     def entity(self, name: str) -> EntityView:
         """Type, aliases, relations, attributes and source chunks of the entity called ``name``."""
         return graph_ops.entity_view(self.store, name, self.index_dir)
 
     def unmerge(self, a: str, b: str) -> bool:
         """Keep names ``a`` and ``b`` apart from now on and re-resolve; True if they are now separate."""
-        na, nb = graph_ops.keep_apart(self.store, a, b, self.index_dir)
-        self.build_graph()
+        with self.store.writing():
+            na, nb = graph_ops.keep_apart(self.store, a, b, self.index_dir)
+            self.build_graph()
         ea, eb = self.store.find_entity(na), self.store.find_entity(nb)
         return not (ea is not None and eb is not None and ea.id == eb.id)
 
@@ -138,9 +224,10 @@ class Banyan:
     def build_communities(self, algorithm: str = "dual", *, llm_reports: bool = False, llm_model: str | None = None,
                           max_reports: int = 100) -> graph_ops.CommunityBuildReport:
         """Detect communities of the graph and store them with keywords and cited reports."""
-        return graph_ops.build_communities(self.store, self.view.graph().kg, self.embedder(), self.settings,
-                                           self.index_dir, algorithm=algorithm, llm_reports=llm_reports,
-                                           llm_model=llm_model, max_reports=max_reports)
+        with self.store.writing():
+            return graph_ops.build_communities(self.store, self.view.graph().kg, self.embedder(), self.settings,
+                                               self.index_dir, algorithm=algorithm, llm_reports=llm_reports,
+                                               llm_model=llm_model, max_reports=max_reports)
 
     def compare_communities(self) -> dict[str, dict[str, object]]:
         """Dual perception vs Leiden on this index's graph (levels, sizes, modularity, coherence, time)."""
@@ -157,7 +244,7 @@ class Banyan:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> Banyan:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

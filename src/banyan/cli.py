@@ -14,12 +14,16 @@ import typer
 from rich.table import Table
 
 from banyan.api import Banyan
-from banyan.cli_common import EmbedderOpt, IndexOpt, NoGraphOpt, RichProgress, console, err
+from banyan.cli_answer import ask, print_answer
+from banyan.cli_bench import bench_qa
+from banyan.cli_common import EmbedderOpt, ExitCode, IndexOpt, NoGraphOpt, NoWaitOpt, RichProgress, console, err
 from banyan.cli_common import open_index as _open
 from banyan.cli_common import overrides as _overrides
+from banyan.cli_cost import bench_cost
 from banyan.cli_graph import communities_app, graph_app
 from banyan.cli_llm import llm_app, usage
-from banyan.errors import BanyanError
+from banyan.cli_schema import schema_app
+from banyan.errors import BanyanError, IndexBusyError
 from banyan.retrieve import MODES
 from banyan.types import IndexReport, SearchResult
 
@@ -30,18 +34,28 @@ app.add_typer(graph_app, name="graph")
 app.add_typer(communities_app, name="communities")
 app.add_typer(llm_app, name="llm")
 app.command()(usage)
+app.command()(ask)
+bench_app.command("qa")(bench_qa)
+bench_app.command("cost")(bench_cost)
+app.add_typer(schema_app, name="schema")
+ExtractorOpt = Annotated[str | None, typer.Option(
+    "--extractor", help="nlp (default, no LLM) | llm | hybrid (NLP first, the LLM where it adds)")]
+LlmOpt = Annotated[str | None, typer.Option("--llm", help="extraction LLM: model name or gguf:PATH")]
 
 
 def _print_report(report: IndexReport) -> None:
+    failed = f", [red]{report.files_failed} failed[/]" if report.files_failed else ", 0 failed"
     console.print(
-        f"[green]indexed[/] {report.files_seen} files ({report.files_unchanged} unchanged): "
+        f"[green]indexed[/] {report.files_indexed} files, {report.files_unchanged} unchanged{failed}: "
         f"+{report.documents_added} documents, -{report.documents_removed} removed, "
         f"+{report.chunks_added} chunks, {report.chunks_embedded} embedded"
     )
     times = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(report.seconds.items()))
     console.print(f"[dim]time: {times}[/]")
+    for note in report.notes:
+        console.print(f"[dim]note:[/] {note}", highlight=False, soft_wrap=True)
     for failure in report.failures:
-        err.print(f"[yellow]skipped[/] {failure}", highlight=False, soft_wrap=True)
+        err.print(f"[red]failed[/] {failure}", highlight=False, soft_wrap=True)
 
 
 def _print_results(query: str, results: list[SearchResult]) -> None:
@@ -56,12 +70,18 @@ def _print_results(query: str, results: list[SearchResult]) -> None:
 
 
 @app.command()
-def index(paths: Annotated[list[Path], typer.Argument(help="files and folders to index")],
-          index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False) -> None:
-    """Index files and folders (.txt .md .json .jsonl .pdf .docx .html). Unchanged files are skipped."""
-    with _open(index, embedder, no_graph) as bn:
-        report = bn.index(paths, progress=RichProgress())
+def index(paths: Annotated[list[Path] | None, typer.Argument(help="files and folders to index")] = None,
+          index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
+          no_wait: NoWaitOpt = False, extractor: ExtractorOpt = None, llm: LlmOpt = None) -> None:
+    """Index files and folders (.txt .md .json .jsonl .pdf .docx .html). Unchanged files are skipped;
+    with no paths, finishes what an interrupted run left undone. Exit code 3 if any file failed."""
+    with _open(index, embedder, no_graph, create=True, extra={
+            **({"graph": {"extractor": extractor}} if extractor else {}),
+            **({"llm": {"model": llm}} if llm else {})}) as bn:
+        report = bn.index(paths or [], progress=RichProgress(), wait=not no_wait)
     _print_report(report)
+    if report.failures:
+        raise typer.Exit(ExitCode.PARTIAL)
 
 
 @app.command()
@@ -79,10 +99,10 @@ def search(query: str, mode: Annotated[str | None, typer.Option(help=f"{' | '.jo
 
 
 @app.command()
-def remove(path: Path, index: IndexOpt = None) -> None:
-    """Remove an indexed file and everything derived from it."""
+def remove(path: Path, index: IndexOpt = None, no_wait: NoWaitOpt = False) -> None:
+    """Remove an indexed file (or every indexed file under a folder) and everything derived from it."""
     with _open(index) as bn:
-        n = bn.remove(path)
+        n = bn.remove(path, wait=not no_wait)
     console.print(f"removed {path} ({n} documents)")
 
 
@@ -91,18 +111,34 @@ def status(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json
     """What the index holds."""
     with _open(index) as bn:
         s = bn.stats()
+        pending = bn.pending()
         info = {"index": str(bn.index_dir.resolve()), "files": s.files, "documents": s.documents,
                 "chunks": s.chunks, "languages": s.languages, "embeddings": s.embeddings,
-                "embedder": bn.settings.embedding.backend, "default_mode": bn.settings.retrieval.default_mode}
+                "embedder": bn.settings.embedding.backend, "default_mode": bn.settings.retrieval.default_mode,
+                "writer": pending.writer, "incomplete": pending.incomplete(bn.settings.graph.enabled),
+                "failed_chunks": [f.to_dict() for f in bn.failed_chunks(None)]}
     if as_json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return
+    incomplete = info.pop("incomplete")
+    failed = info.pop("failed_chunks")
     table = Table(show_header=False, box=None)
     for key, value in info.items():
         table.add_row(f"[bold]{key}", str(value))
     console.print(table)
+    for line in incomplete:
+        console.print(f"[yellow]incomplete:[/] {line}", highlight=False)
+    for f in failed[:20]:
+        console.print(f"[red]extraction failed:[/] {f['title']} (chunk {f['chunk_id']}, {f['attempts']} attempts): "
+                      f"{f['error']}", highlight=False)
+    if len(failed) > 20:
+        console.print(f"... {len(failed) - 20} more failed chunks (`banyan status --json` lists all)")
+    if incomplete:
+        console.print("finish with `banyan index" + (f" --index {index}`" if index else "`")
+                      + (" (a writer is running now: it will finish them)" if info["writer"] else ""))
 
 
+SAMPLE_QUESTION = "Who designed the Lumen Bridge, and where did she study?"
 SAMPLE_QUERIES = [
     "Who designed the Lumen Bridge?",
     "Where was the founder of the company that built the Lumen Bridge born?",
@@ -116,13 +152,15 @@ def sample_corpus_dir() -> Path:
 
 @app.command()
 def quickstart(index: IndexOpt = None, embedder: EmbedderOpt = None) -> None:
-    """Index the bundled sample corpus (English and Chinese) and run a few searches."""
+    """Index the bundled sample corpus (English and Chinese), run a few searches and answer a question."""
     directory = index or Path(tempfile.mkdtemp(prefix="banyan-quickstart-"))
     console.print(f"[bold]Banyan quickstart[/]: indexing the sample corpus into {directory}")
     with Banyan(directory, _overrides(embedder)) as bn:
         _print_report(bn.index([sample_corpus_dir()], progress=RichProgress()))
         for q in SAMPLE_QUERIES:
             _print_results(q, bn.search(q, k=3))
+        console.print(f"\n[bold]banyan ask[/] \"{SAMPLE_QUESTION}\"")
+        print_answer(bn.ask(SAMPLE_QUESTION))
     console.print(f"\nTry: banyan search \"who founded Harrow & Vale?\" --index {directory}")
 
 
@@ -162,12 +200,15 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
+    except IndexBusyError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.BUSY)
     except BanyanError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)
     except ValueError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        sys.exit(ExitCode.USAGE)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,18 @@ class StoreError(BanyanError):
     """The index store is missing, corrupt or from an incompatible version."""
 
 
+class IndexNotFoundError(StoreError):
+    """A command that reads an index was pointed at a directory that holds none."""
+
+
+class NotIndexedError(BanyanError):
+    """A path was named (e.g. to remove it) that the index does not hold."""
+
+
+class IndexBusyError(BanyanError):
+    """Another process is writing the index and this one was asked not to wait."""
+
+
 class EmbedderError(BanyanError):
     """An embedder could not be loaded or failed to embed."""
 

@@ -137,6 +137,22 @@ class GraphSettings(_Section):
     seed_passages: int = Field(20, ge=0)
     path_hops: int = Field(2, ge=1, le=4)
     relation_boost: float = Field(0.0, ge=0, description="extra weight on edges of relation types the query asks about")
+    extractor: Literal["nlp", "llm", "hybrid"] = Field(
+        "nlp", description="nlp (spaCy/jieba, no LLM), llm (the configured LLM reads every chunk) or hybrid "
+        "(NLP everywhere, the LLM only for chunks whose entities NLP left unlinked)")
+    llm_batch_tokens: int = Field(900, ge=50, description="passage tokens sent per LLM extraction call (batching)")
+    llm_batch_chunks: int = Field(8, ge=1, description="at most this many chunks per LLM extraction call")
+    llm_output_tokens_per_chunk: int = Field(
+        160, ge=16, description="reply tokens allowed per chunk (a call gets this times its chunks, within "
+        "llm.max_output_tokens, which also caps the chunks per call)")
+    llm_gleaning: int = Field(0, ge=0, le=3, description="extra 'what was missed?' rounds per call (costly; off)")
+    hybrid_min_unlinked: int = Field(
+        2, ge=1, description="hybrid: a chunk goes to the LLM when at least this many of its entities are in no "
+        "NLP relation")
+    proposal_min_chunks: int = Field(3, ge=1, description="a proposed schema type is listed once this many chunks "
+                                     "support it")
+    auto_accept_min_chunks: int = Field(0, ge=0, description="accept a proposed type once this many chunks support "
+                                        "it (0 = only `banyan schema accept`)")
 
 
 class CommunitySettings(_Section):
@@ -189,6 +205,61 @@ class LLMSettings(_Section):
     )
 
 
+class AnswerSettings(_Section):
+    """`banyan ask`: context assembly, modes and the global map-reduce (``banyan.answer``)."""
+
+    context_tokens: int = Field(
+        5000, ge=100, description="context budget in tokens, sized for an 8k window: with the LLM layer's generous "
+        "estimate (words x 1.3), the prompt and `max_answer_tokens` it stays under 8192; ask() also clamps it to "
+        "fit a smaller llm.context_window")
+    max_answer_tokens: int = Field(800, ge=16, description="reply tokens allowed for the answer (and the reduce step)")
+    auto_modes: dict[str, str] = Field(
+        default_factory=lambda: {"en": "mix", "zh": "mix"},
+        description="language -> mode `auto` uses when the index has a graph and the corpus does not fit the budget")
+    auto_fallback: str = Field("naive", description="what `auto` uses on an index without a graph")
+    auto_full: bool = Field(True, description="`auto` answers from the full text when the whole corpus fits the budget")
+    passages: int = Field(20, ge=1, description="passages retrieved per mode before the budget cuts them")
+    naive_search: str = Field("dense", description="retrieval mode of `naive` (hybrid for a language the embedder "
+                              "does not cover)")
+    mix_searches: dict[str, float] = Field(
+        default_factory=lambda: {"auto": 1.0, "hybrid": 0.5},
+        description="retrieval modes `mix` and `local` fuse (weighted reciprocal rank) for their passages")
+    entity_share: float = Field(0.1, ge=0, le=1, description="mix: at most this share of the budget for entities")
+    relation_share: float = Field(0.15, ge=0, le=1, description="mix: at most this share for relations")
+    local_entity_share: float = Field(0.2, ge=0, le=1, description="local: share for entities and attributes")
+    local_relation_share: float = Field(0.25, ge=0, le=1, description="local: share for relations")
+    max_entities: int = Field(8, ge=0, description="linked entities described in a context")
+    max_relations: int = Field(40, ge=0, description="relations listed in a context")
+    entity_chunks: int = Field(6, ge=0, description="local: chunks per linked entity, those about it first")
+    full_seed_passages: int = Field(
+        5, ge=1, description="full: when the corpus does not fit, the documents of this many top passages (and of "
+        "the question's entities) are read whole, as many as fit")
+    extractive_sentences: int = Field(3, ge=1, description="sentences in an answer written without an LLM")
+    extractive_min_overlap: float = Field(
+        0.34, ge=0, le=1, description="reject mode without an LLM: the best sentence must share this share of the "
+        "question's content words (weighted by rarity), else 'insufficient evidence'")
+    global_selection: bool = Field(True, description="global: rate community reports top-down and map only the "
+                                   "relevant ones (dynamic community selection); off: map every report of "
+                                   "`global_level`")
+    global_level: int = Field(0, ge=0, description="global without selection: the community level mapped "
+                              "(0 = the finest)")
+    global_rating_threshold: int = Field(2, ge=0, le=5, description="a report rated below this (0-5) is pruned "
+                                         "with its sub-communities")
+    global_max_ratings: int = Field(64, ge=1, description="at most this many reports rated per question")
+    global_map_tokens: int = Field(3000, ge=100, description="report tokens per map call")
+    global_report_tokens: int = Field(24000, ge=100, description="report tokens mapped per question, in all")
+    global_map_answer_tokens: int = Field(400, ge=16, description="reply tokens per map call")
+
+    @model_validator(mode="after")
+    def _modes_known(self) -> AnswerSettings:
+        known = {"naive", "mix", "local", "global", "full"}
+        for where, mode in [("auto_fallback", self.auto_fallback), *((f"auto_modes.{k}", v)
+                                                                      for k, v in self.auto_modes.items())]:
+            if mode not in known:
+                raise ValueError(f"answer.{where}: unknown answer mode {mode!r}; known: {', '.join(sorted(known))}")
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting Banyan reads. Build with :func:`load_settings` to honour ``banyan.toml``."""
 
@@ -202,6 +273,7 @@ class Settings(BaseSettings):
     graph: GraphSettings = GraphSettings()
     communities: CommunitySettings = CommunitySettings()
     llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -56,9 +56,20 @@ class Citation:
     ordinal: int
     start: int
     end: int
+    page: int | None = None
+    """first page (1-based) of the chunk, for paged documents (PDF); None otherwise"""
+    last_page: int | None = None
+
+    def pages(self) -> str:
+        """"p. 3", "pp. 3-4", or "" for a document without pages."""
+        if self.page is None:
+            return ""
+        last = self.last_page or self.page
+        return f"p. {self.page}" if last == self.page else f"pp. {self.page}-{last}"
 
     def label(self) -> str:
-        return f"{self.title or self.source} [chunk {self.ordinal}, chars {self.start}-{self.end}]"
+        where = f"{self.pages()}, " if self.page is not None else ""
+        return f"{self.title or self.source} [{where}chunk {self.ordinal}, chars {self.start}-{self.end}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +106,7 @@ class SearchResult:
                 "chunk": c.ordinal,
                 "start": c.start,
                 "end": c.end,
+                **({"page": c.page, "last_page": c.last_page or c.page} if c.page is not None else {}),
             },
         }
 
@@ -116,6 +128,8 @@ class IndexReport:
 
     files_seen: int = 0
     files_unchanged: int = 0
+    files_indexed: int = 0
+    """files read and stored by this run (new or changed)"""
     documents_added: int = 0
     documents_removed: int = 0
     chunks_added: int = 0
@@ -124,14 +138,24 @@ class IndexReport:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """things the user should know about this run (e.g. what a schema change made it redo)"""
+    extraction: ExtractionSummary | None = None
+    """what LLM (or hybrid) graph extraction did in this run, with its token use; None for NLP only"""
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    @property
+    def files_failed(self) -> int:
+        """Files (or named paths) that could not be indexed; each is listed in ``failures``."""
+        return len(self.failures)
 
 
 # -- the knowledge graph ------------------------------------------------------------------------
 # Raw extractions belong to one chunk (provenance) and disappear with it; resolved entities are
 # derived from all mentions. Names are referred to by their normalized form (``norm``).
+
+LLM_SOURCE_PREFIX = "llm:"
+"""The ``source`` of rows an LLM extracted starts with this, followed by the model name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +170,8 @@ class Mention:
     end: int
     topic: bool = False
     """True for the entity the chunk is about (subject of its first sentence, or its title)."""
+    source: str = ""
+    """what extracted it: an NLP extractor's name, ``title``, or ``llm:MODEL`` (see ``LLM_SOURCE_PREFIX``)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +183,8 @@ class Triple:
     phrase: str
     tail: str
     type: str = "related_to"
+    source: str = ""
+    """what extracted it (an NLP extractor's name or ``llm:MODEL``); LLM triples keep the LLM's type"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +196,7 @@ class AttributeValue:
     """norm of the entity it belongs to"""
     key: str
     value: str
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +245,8 @@ class EntityView:
         e = self.entity
         return {
             "id": e.id, "name": e.name, "type": e.type, "chunks": e.n_chunks, "aliases": list(self.aliases),
-            "relations": [{"head": r.head, "phrase": r.phrase, "tail": r.tail, "type": r.type, "chunk_id": r.chunk_id}
-                          for r in self.relations],
+            "relations": [{"head": r.head, "phrase": r.phrase, "tail": r.tail, "type": r.type, "chunk_id": r.chunk_id,
+                           "source": r.source} for r in self.relations],
             "attributes": [{"key": a.key, "value": a.value, "chunk_id": a.chunk_id} for a in self.attributes],
             "provenance": [{"chunk_id": p.chunk_id, "title": p.title, "source": p.source, "topic": p.topic}
                            for p in self.provenance],
@@ -280,3 +309,67 @@ class Community:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "level": self.level, "parent": self.parent, "size": self.size, "title": self.title,
                 "keywords": list(self.keywords), "report": self.report.to_dict(), "members": list(self.member_names)}
+
+
+# -- LLM extraction: outcomes, failures and schema proposals -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionSummary:
+    """What one run of LLM or hybrid extraction did: chunks, calls and tokens (from the LLM ledger)."""
+
+    mode: str
+    chunks: int = 0
+    """chunks this run had to extract"""
+    llm_chunks: int = 0
+    """of those, chunks sent to the LLM (all of them in ``llm`` mode; those the policy picked in ``hybrid``)"""
+    extracted: int = 0
+    failed: int = 0
+    left: int = 0
+    """chunks not attempted because the run stopped (token budget): the next run resumes with them"""
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    stopped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionFailure:
+    """A chunk whose LLM reply could not be used; it is retried by the next ``banyan index``."""
+
+    chunk_id: str
+    extractor: str
+    """the extraction key it failed under"""
+    error: str
+    attempts: int = 1
+    """runs that tried it and failed"""
+
+
+@dataclass(frozen=True, slots=True)
+class TypeEvidence:
+    """One chunk's evidence that the schema lacks a type: the LLM proposed it or used it."""
+
+    chunk_id: str
+    kind: str
+    """``entity`` or ``relation``"""
+    name: str
+    description: str = ""
+    example: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TypeProposal:
+    """A proposed schema type, counted over the chunks that support it, and the user's decision."""
+
+    kind: str
+    name: str
+    description: str
+    n_chunks: int
+    examples: tuple[str, ...] = ()
+    status: str = "pending"
+    """``pending``, ``accepted`` (part of the schema from the next run) or ``rejected``"""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "description": self.description, "chunks": self.n_chunks,
+                "examples": list(self.examples), "status": self.status}

@@ -9,7 +9,6 @@ from typing import Literal
 
 from banyan.embed import Embedder
 from banyan.errors import BanyanError
-from banyan.graph.build import cached_embed
 from banyan.graph.kg import KnowledgeGraph
 from banyan.settings import Settings
 from banyan.store import IndexStore
@@ -70,20 +69,16 @@ def export_graph(store: IndexStore, out: Path, fmt: str) -> ExportReport:
 def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder, settings: Settings,
                       index_dir: Path, *, algorithm: str = "dual", llm_reports: bool = False,
                       llm_model: str | None = None, max_reports: int = 100) -> CommunityBuildReport:
-    """Detect communities, write keywords and cited reports (LLM summaries if asked), store them."""
-    from banyan.graph.communities import dual_perception, entity_graph, leiden, params_from, semantic_vectors
-    from banyan.graph.tree import build_tree
+    """Detect communities, write keywords and cited reports (LLM summaries if asked), store them.
 
-    if algorithm not in ("dual", "leiden"):
+    Once built, communities are kept in step with the graph by every command that changes it
+    (``graph.maintain.refresh_communities``)."""
+    from banyan.graph.maintain import ALGORITHMS, detect_communities
+
+    if algorithm not in ALGORITHMS:
         raise BanyanError(f"unknown community algorithm {algorithm!r}; choose dual or leiden")
     t0 = time.perf_counter()
-    adj = entity_graph(kg)
-    vecs = semantic_vectors(adj, kg.entity_vectors)
-    levels = (dual_perception(adj, vecs, params_from(settings.communities)) if algorithm == "dual"
-              else [leiden(adj, seed=settings.communities.seed)])
-    texts = {cid: p.text for cid, p in store.citations(
-        [kg.chunk_node(h) for hs in kg.home.values() for h in hs]).items()}
-    tree = build_tree(kg, adj, vecs, levels, texts)
+    tree, n_levels = detect_communities(store, kg, settings, algorithm)
     written = failed = 0
     errors: list[str] = []
     if llm_reports:
@@ -100,10 +95,10 @@ def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder,
         failed = sum(not r.ok for r in results)
         written = len(results) - failed
         errors = [r.error for r in results if not r.ok and r.error][:5]
-    # keyword vectors for the community route, computed now so that searches never write
-    cached_embed(store, embedder)([", ".join(c.keywords) for c in tree if c.level == 0])
-    store.replace_communities(tree, f"{store.resolved_version() or ''}@{time.time():.3f}")
-    return CommunityBuildReport(len(tree), len(levels), algorithm, written, failed,
+    from banyan.graph.maintain import store_communities
+
+    store_communities(store, embedder, tree, algorithm)
+    return CommunityBuildReport(len(tree), n_levels, algorithm, written, failed,
                                 round(time.perf_counter() - t0, 3), errors)
 
 

@@ -7,6 +7,7 @@ thread. Nothing on this path writes to the store.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from banyan.graph.kg import KnowledgeGraph
 from banyan.index.bm25 import BM25Index
 from banyan.index.pipeline import BM25_DIR, bm25_rows
 from banyan.index.vectors import ExactVectorIndex
-from banyan.retrieve import Query, Retriever, Route, base_routes, graph_routes
+from banyan.retrieve import Query, Retriever, Route, build_base_routes, build_graph_routes
 from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.settings import Settings
 from banyan.store import IndexStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,23 +57,34 @@ class IndexView:
 
     # -- components -------------------------------------------------------------------------
     def vectors(self) -> ExactVectorIndex:
-        return self._cached("vectors", str(self.store.version()), self._load_vectors)
+        return self._cached("vectors", self.store.vectors_version(), self._load_vectors)
 
     def _load_vectors(self) -> ExactVectorIndex:
+        """The committed vectors: chunks still waiting for theirs (a run in progress, or one that
+        was stopped) are left out of dense search until their block commits."""
         name = self._embedder().name
         ids, matrix = self.store.load_embeddings(name)
-        n_chunks = self.store.stats().chunks
-        if len(ids) < n_chunks:
-            others = {m: n for m, n in self.store.stats().embeddings.items() if m != name}
-            hint = f" (it holds vectors from {', '.join(others)})" if others else ""
+        stats = self.store.stats()
+        others = [m for m in stats.embeddings if m != name]
+        if not ids and others:
             raise IndexMismatchError(
-                f"{n_chunks - len(ids)} of {n_chunks} chunks have no vector from embedder {name}{hint}; "
-                f"run `banyan index` again to embed them, or set embedding.backend to the one used"
-            )
+                f"this index holds vectors from {', '.join(others)} and none from embedder {name}; set "
+                f"embedding.backend to the one used, or run `banyan index` to embed every chunk with {name}")
+        if len(ids) < stats.chunks and self.store.writer() is None:
+            log.warning("%d of %d chunks have no vector from embedder %s (an indexing run was stopped?); dense "
+                        "search leaves them out until `banyan index` embeds them", stats.chunks - len(ids),
+                        stats.chunks, name)
         return ExactVectorIndex(ids, matrix)
 
     def bm25(self) -> BM25Index:
         version = self.store.version()
+        path = self.index_dir / BM25_DIR
+        saved = BM25Index.saved_version(path)
+        if saved is not None and saved != version and self.store.writer() is not None:
+            # an indexing run is adding chunks: search the last committed BM25 index until it commits the next
+            last = self._cached("bm25", f"saved:{saved}", lambda: BM25Index.load(path, None) or False)
+            if last is not False:
+                return last
 
         def load() -> BM25Index:
             saved = BM25Index.load(self.index_dir / BM25_DIR, version)
@@ -112,13 +126,13 @@ class IndexView:
     # -- routes -----------------------------------------------------------------------------
     def get(self, name: str) -> Route | None:
         """The route called ``name``, built over the current components (None if unknown)."""
-        base = base_routes(_Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._embedder),
+        base = build_base_routes(_Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._embedder),
                            self.settings.retrieval.rrf_k)
         if name in base:
             return base[name]
         if not self.has_graph():
             return None
-        return graph_routes(self.graph(), base["hybrid"]).get(name)
+        return build_graph_routes(self.graph(), base["hybrid"]).get(name)
 
     def retriever(self) -> Retriever:
         return Retriever(self.settings.retrieval, self, self.has_graph())

@@ -1,8 +1,10 @@
 """Indexing stages for the knowledge graph: extract (per chunk, resumable), then resolve (global).
 
-``extract`` runs the NLP extractor of each chunk's language on chunks not yet extracted and
-commits every block. ``resolve`` groups all mentions into entities and types relation phrases; it
-reruns only when chunks or extractions changed since its last run.
+``extract`` runs the extractor of each chunk's language on chunks not yet extracted and
+commits every block: NLP by default, or with ``graph.extractor`` llm / hybrid the LLM through
+``graph.llm_extraction`` (batched calls, committed per call, failures recorded). ``resolve``
+groups all mentions into entities and types relation phrases; it reruns only when chunks or
+extractions changed since its last run.
 """
 
 from __future__ import annotations
@@ -11,18 +13,28 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import fields, replace
+from pathlib import Path
 
 import numpy as np
 
 from banyan.embed import Embedder
-from banyan.extract.base import Extractor
+from banyan.extract.base import Extraction, Extractor
 from banyan.extract.schema import OTHER, RELATED, Schema, relation_text
+from banyan.graph.llm_extraction import (
+    AddAliases,
+    GraphLLMExtractor,
+    auto_accept,
+    llm_extractors,
+    run_llm_extraction,
+    tagged,
+)
 from banyan.graph.resolve import resolve
 from banyan.progress import Progress
-from banyan.settings import GraphSettings
+from banyan.settings import GraphSettings, Settings
 from banyan.store import GraphStore
 from banyan.text import normalize_name
-from banyan.types import IndexReport, Mention
+from banyan.types import LLM_SOURCE_PREFIX, ExtractionSummary, IndexReport, Mention
 
 EXTRACT_BLOCK = 500
 RELATION_TYPES_META = "relation_types_key"
@@ -33,6 +45,14 @@ def default_extractors() -> dict[str, Extractor]:
     from banyan.extract.english import SpacyExtractor
 
     return {"en": SpacyExtractor(), "zh": JiebaExtractor()}
+
+
+def select_extractors(settings: Settings, index_dir: Path | None) -> dict[str, Extractor]:
+    """The extractors ``graph.extractor`` names: NLP, the LLM, or NLP first and the LLM where it adds."""
+    mode = settings.graph.extractor
+    if mode == "nlp":
+        return default_extractors()
+    return llm_extractors(settings, index_dir, default_extractors() if mode == "hybrid" else None)
 
 
 def cached_embed(store: GraphStore, embedder: Embedder, *, write: bool = True) -> Callable[[list[str]], np.ndarray]:
@@ -59,12 +79,31 @@ def cached_embed(store: GraphStore, embedder: Embedder, *, write: bool = True) -
 
 
 def extraction_key(extractor: Extractor, schema: Schema) -> str:
-    """What an extraction depends on: the extractor's version and the schema types it reads."""
+    """What an extraction depends on: the extractor's version (an LLM extractor's includes the
+    model) and the schema types it reads."""
+    if isinstance(extractor, GraphLLMExtractor):
+        return extractor.key(schema)
     return f"{extractor.name}#{schema.extraction_key()}"
 
 
+def _add_title_aliases(store: GraphStore) -> AddAliases:
+    def add(result: Extraction, chunk_ids: Sequence[str]) -> None:
+        found = title_aliases(result.mentions, store.first_chunk_titles(chunk_ids))
+        result.mentions.extend(replace(m, source="title") for m in found)
+
+    return add
+
+
+def _combine(a: ExtractionSummary | None, b: ExtractionSummary) -> ExtractionSummary:
+    if a is None:
+        return b
+    sums = {f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a)
+            if f.name not in ("mode", "stopped", "calls", "cached_calls", "prompt_tokens", "completion_tokens")}
+    return replace(b, **sums, stopped=a.stopped or b.stopped)  # usage: the run's ledger totals (b is the latest)
+
+
 def extract_missing(store: GraphStore, schema: Schema, extractors: dict[str, Extractor], report: IndexReport,
-                    progress: Progress) -> None:
+                    progress: Progress, *, auto_accept_min_chunks: int = 0) -> None:
     """Extract every chunk not yet extracted under the current extractor and schema, block by block."""
     keys = {lang: extraction_key(ex, schema) for lang, ex in extractors.items()}
     todo = store.chunks_without_extraction(keys.get)
@@ -77,19 +116,43 @@ def extract_missing(store: GraphStore, schema: Schema, extractors: dict[str, Ext
     for p in todo:
         by_lang[p.lang].append(p.chunk_id)
     progress.start("extract", len(todo))
+    add_aliases = _add_title_aliases(store)
+    summary: ExtractionSummary | None = None
     for lang, ids in by_lang.items():
         ex = extractors[lang]
+        if isinstance(ex, GraphLLMExtractor):
+            if summary is not None and summary.stopped:  # the budget is spent: this language waits too
+                summary = replace(summary, left=summary.left + len(ids))
+                continue
+            summary = _combine(summary, run_llm_extraction(store, schema, ex, ids, add_aliases, progress, report))
+            continue
         for i in range(0, len(ids), EXTRACT_BLOCK):
             block = ids[i : i + EXTRACT_BLOCK]
             t0 = time.perf_counter()
-            result = ex.extract(store.get_chunks(block), schema)
-            result.mentions.extend(title_aliases(result.mentions, store.first_chunk_titles(block)))
+            result = tagged(ex.extract(store.get_chunks(block), schema), ex.name)
+            add_aliases(result, block)
             report.add_time("extract", time.perf_counter() - t0)
             t0 = time.perf_counter()
             store.put_extraction(keys[lang], block, result.mentions, result.triples, result.attributes)
             report.add_time("store", time.perf_counter() - t0)
             progress.advance(len(block))
     progress.done()
+    if summary is not None:
+        report.extraction = summary
+        report.notes.extend(_llm_notes(summary, auto_accept(store, auto_accept_min_chunks)))
+
+
+def _llm_notes(s: ExtractionSummary, accepted: list[str]) -> list[str]:
+    notes = [(f"LLM extraction ({s.mode}): {s.llm_chunks} of {s.chunks} chunks sent to the LLM in {s.calls} calls "
+              f"({s.cached_calls} cached), {s.prompt_tokens} prompt + {s.completion_tokens} completion tokens; "
+              f"{s.extracted} extracted, {s.failed} failed")]
+    if s.failed:
+        notes.append(f"{s.failed} chunks could not be extracted: `banyan status` lists them, the next "
+                     "`banyan index` retries them")
+    if s.stopped:
+        notes.append(f"stopped early, {s.left} chunks left: {s.stopped}")
+    notes.extend(f"accepted the proposed {a}: the next run re-extracts every chunk with it" for a in accepted)
+    return notes
 
 
 _DISAMBIGUATOR = re.compile(r"\s*\([^)]*\)\s*$")
@@ -142,7 +205,7 @@ def resolve_graph(store: GraphStore, schema: Schema, embedder: Embedder, cfg: Gr
     embed = cached_embed(store, embedder)
     if not resolve_needed:
         report.notes.append("the schema's relation types changed: re-typing relations (entities unchanged)")
-    phrases = sorted({t.phrase for t in store.load_triples()} - {RELATED})
+    phrases = sorted({t.phrase for t in store.load_triples() if not t.source.startswith(LLM_SOURCE_PREFIX)} - {RELATED})
     store.set_triple_types(type_relations(phrases, schema, embed, cfg.relation_threshold))
     store.set_meta(RELATION_TYPES_META, typing_key)
     if resolve_needed:

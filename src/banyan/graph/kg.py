@@ -8,6 +8,7 @@ Node ids: entities are ``0 .. E-1`` and chunks ``E .. E+C-1``. Edges:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -79,7 +80,7 @@ class KnowledgeGraph:
             pair_chunks[key].add(t.chunk_id)
             if t.type != RELATED:
                 typed_pairs[t.type][key] += 1.0
-        for (c1, d1, _), (c2, d2, _) in zip(order, order[1:]):
+        for (c1, d1, _), (c2, d2, _) in itertools.pairwise(order):
             if d1 == d2:
                 weights[(cpos[c1], cpos[c2])] += NEXT_WEIGHT
         n = n_e + n_c

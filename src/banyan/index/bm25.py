@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from banyan.index.vectors import top_k
 from banyan.text import bm25_tokens as tokenize
+
+CURRENT = "current.json"
+IDS_FILE = "banyan_ids.json"
+
+
+def _pointer(path: Path) -> tuple[int, str] | None:
+    """(version, directory name) of the current saved index, or None (nothing saved, or the old layout)."""
+    try:
+        raw = json.loads((path / CURRENT).read_text())
+        return int(raw["version"]), str(raw["dir"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+def _load_bm25s(directory: Path):  # type: ignore[no-untyped-def]
+    import bm25s
+
+    return bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
 
 
 class BM25Index:
@@ -34,29 +54,53 @@ class BM25Index:
         return cls(ids, r)
 
     def save(self, path: Path, version: int) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        """Write a new version beside the current one, then switch ``current.json`` atomically:
+        a reader loading at the same time sees the old index or the new one, never half of one."""
+        path.mkdir(parents=True, exist_ok=True)
+        previous = _pointer(path)
+        name = f"v{version}-{os.getpid()}-{time.time_ns()}"
+        tmp = path / f"{name}.tmp"
+        tmp.mkdir()
         if self.ids:
             self._r.save(str(tmp), show_progress=False)
-        (tmp / "banyan_ids.json").write_text(json.dumps({"version": version, "ids": self.ids}))
-        shutil.rmtree(path, ignore_errors=True)
-        tmp.rename(path)
+        (tmp / IDS_FILE).write_text(json.dumps({"version": version, "ids": self.ids}))
+        tmp.rename(path / name)
+        pointer = path / "current.json.tmp"
+        pointer.write_text(json.dumps({"version": version, "dir": name}))
+        os.replace(pointer, path / CURRENT)
+        keep = {CURRENT, name, previous[1] if previous else ""}  # a reader may still be loading the previous one
+        for old in path.iterdir():
+            if old.name not in keep:
+                shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path, version: int) -> BM25Index | None:
-        """The saved index if it was built for store ``version``, else None."""
-        import bm25s
+    def saved_version(cls, path: Path) -> int | None:
+        """The store version the saved index was built for, or None if there is none."""
+        found = _pointer(path)
+        if found is not None:
+            return found[0]
+        legacy = path / IDS_FILE
+        return json.loads(legacy.read_text()).get("version") if legacy.is_file() else None
 
-        meta_file = path / "banyan_ids.json"
-        if not meta_file.is_file():
-            return None
-        meta = json.loads(meta_file.read_text())
-        if meta.get("version") != version:
-            return None
-        if not meta["ids"]:
-            return cls([], bm25s.BM25())
-        return cls(meta["ids"], bm25s.BM25.load(str(path), show_progress=False, verbosity=0))
+    @classmethod
+    def load(cls, path: Path, version: int | None) -> BM25Index | None:
+        """The saved index if it was built for store ``version`` (any saved one for None), else None."""
+        for _ in range(3):  # a writer may replace it while we read: the next pointer is complete
+            found = _pointer(path)
+            directory = path / found[1] if found else path
+            try:
+                meta = json.loads((directory / IDS_FILE).read_text())
+                if version is not None and meta.get("version") != version:
+                    return None
+                if not meta["ids"]:
+                    import bm25s
+
+                    return cls([], bm25s.BM25())
+                return cls(meta["ids"], _load_bm25s(directory))
+            except FileNotFoundError:
+                if found is None:
+                    return None
+        return None
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if not self.ids:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from banyan.embed import Embedder
-from banyan.errors import IngestError
+from banyan.errors import IngestError, NotIndexedError
 from banyan.index.bm25 import BM25Index
 from banyan.ingest import chunk_document, discover, read_file
 from banyan.progress import NoProgress, Progress
@@ -24,7 +24,17 @@ from banyan.types import IndexReport, IngestFailure
 
 EMBED_BLOCK = 256
 BM25_DIR = "bm25"
-__all__ = ["BM25_DIR", "NoProgress", "Progress", "bm25_rows", "build_bm25", "embed_missing", "ingest_files"]
+__all__ = [
+    "BM25_DIR",
+    "NoProgress",
+    "Progress",
+    "bm25_rows",
+    "bm25_stale",
+    "build_bm25",
+    "embed_missing",
+    "ingest_files",
+    "remove_paths",
+]
 
 
 @contextmanager
@@ -44,6 +54,7 @@ def ingest_files(store: Store, paths: Iterable[Path | str], settings: Settings, 
     report.files_seen += len(files)
     max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
     progress.start("ingest", len(files))
+    legacy: dict[str, list[str]] = {}
     for path in files:
         progress.advance()
         key = str(path.resolve())
@@ -77,10 +88,42 @@ def ingest_files(store: Store, paths: Iterable[Path | str], settings: Settings, 
             chunks = [c for d in docs if d.id not in known for c in chunk_document(d, cfg.max_tokens, cfg.overlap_tokens)]
         with _timed(report, "store"):
             change = store.replace_file(key, digest, docs, chunks)
+        report.files_indexed += 1
         report.documents_added += change.documents_added
         report.documents_removed += change.documents_removed
         report.chunks_added += change.chunks_added
+        encoding = next((str(d.metadata["encoding"]) for d in docs if "encoding" in d.metadata), None)
+        if encoding:
+            legacy.setdefault(encoding, []).append(path.name)
     progress.done()
+    for encoding, names in sorted(legacy.items()):
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        report.notes.append(f"{len(names)} file(s) decoded as {encoding} (not UTF-8): {shown}")
+
+
+def remove_paths(store: Store, paths: Iterable[Path | str]) -> tuple[int, int]:
+    """Forget indexed files, or every indexed file under a folder: (files, documents) removed.
+
+    Every path is checked first: one that names nothing indexed raises NotIndexedError (with the
+    indexed files of the same name, if any) and nothing is removed.
+    """
+    indexed = store.indexed_files()
+    known = set(indexed)
+    targets: list[str] = []
+    for raw in paths:
+        key = str(Path(raw).resolve())
+        if key in known:
+            targets.append(key)
+            continue
+        under = [f for f in indexed if f.startswith(key.rstrip("/") + "/")]
+        if not under:
+            same_name = [f for f in indexed if Path(f).name == Path(key).name][:3]
+            hint = (f"; indexed files with that name: {', '.join(same_name)}" if same_name
+                    else f"; none of the {len(indexed)} files this index holds is there")
+            raise NotIndexedError(f"{raw} is not indexed (looked for {key}){hint}")
+        targets.extend(under)
+    documents = sum(store.remove_file(t) for t in dict.fromkeys(targets))
+    return len(dict.fromkeys(targets)), documents
 
 
 def embed_missing(store: Store, embedder: Embedder, include_title: bool, report: IndexReport,
@@ -108,6 +151,11 @@ def embed_missing(store: Store, embedder: Embedder, include_title: bool, report:
 def bm25_rows(store: Store) -> Iterator[tuple[str, str]]:
     """(chunk id, indexed text) of every chunk: the title is indexed with each chunk."""
     return ((cid, f"{title}\n{text}" if title else text) for cid, title, text in store.iter_chunks())
+
+
+def bm25_stale(store: Store, index_dir: Path) -> bool:
+    """Whether the saved BM25 index is missing or older than the store's chunks."""
+    return BM25Index.saved_version(index_dir / BM25_DIR) != store.version()
 
 
 def build_bm25(store: Store, index_dir: Path, settings: Settings, report: IndexReport) -> BM25Index:

@@ -9,6 +9,7 @@ the hybrid route, and ranks chunks by where the walk settles.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -200,7 +201,7 @@ class GraphRetriever:
         paths = bounded_paths(self.kg.entity_neighbors, ents, set(ents), self.cfg.path_hops)
         scores: dict[str, float] = {}
         for path in paths:
-            for a, b in zip(path, path[1:]):
+            for a, b in itertools.pairwise(path):
                 for c in self.kg.pair_chunks.get((min(a, b), max(a, b)), ()):
                     scores[c] = scores.get(c, 0.0) + 1.0 / len(path)
         ranked = sorted(scores.items(), key=lambda x: -x[1])[:k]

@@ -163,12 +163,12 @@ class CommunityRoute:
         return self.graph.community_route(q, n)
 
 
-def base_routes(bm25: BM25Index, vectors: VectorIndex, embedder: Embedder, rrf_k: int) -> dict[str, Route]:
+def build_base_routes(bm25: BM25Index, vectors: VectorIndex, embedder: Embedder, rrf_k: int) -> dict[str, Route]:
     dense, lexical = DenseRoute(vectors, embedder), BM25Route(bm25)
     return {"dense": dense, "bm25": lexical, "hybrid": HybridRoute(lexical, dense, rrf_k)}
 
 
-def graph_routes(graph: GraphRetriever, hybrid: Route) -> dict[str, Route]:
+def build_graph_routes(graph: GraphRetriever, hybrid: Route) -> dict[str, Route]:
     ppr = PPRRoute(graph, hybrid)
     return {"ppr": ppr, "home": HomeRoute(graph, ppr), "bridge": BridgeRoute(graph), "entity": EntityRoute(graph),
             "path": PathRoute(graph), "community": CommunityRoute(graph)}

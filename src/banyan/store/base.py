@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,10 +16,13 @@ from banyan.types import (
     Community,
     Document,
     Entity,
+    ExtractionFailure,
     Mention,
     Merge,
     Provenance,
     Triple,
+    TypeEvidence,
+    TypeProposal,
 )
 
 
@@ -49,12 +53,68 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationEdge:
+    """One relation between two resolved entities: every triple with the same head entity, tail
+    entity and type, merged (what exports write and ``graph_stats()["relations"]`` counts)."""
+
+    head: str
+    tail: str
+    type: str
+    phrases: tuple[str, ...]
+    chunk_ids: tuple[str, ...]
+    count: int
+    """how many extracted triples support it"""
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     files: int
     documents: int
     chunks: int
     embeddings: dict[str, int]
     languages: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWork:
+    """Stages an earlier run left unfinished (killed, or still running: see ``writer``)."""
+
+    chunks: int
+    embedder: str | None
+    """the embedder whose vectors were counted (the one that last wrote vectors)"""
+    chunks_without_vector: int
+    chunks_unextracted: int
+    graph_built: bool
+    graph_stale: bool
+    """chunks or extractions changed since entities were last resolved"""
+    communities_stale: bool
+    """communities were built from an older graph"""
+    bm25_stale: bool = False
+    writer: str | None = None
+    """who is writing the index right now, if anyone"""
+    unfinished_run: str | None = None
+    """a writing command that was killed or failed (files it had not read yet are not in the index)"""
+
+    def incomplete(self, graph_enabled: bool = True) -> list[str]:
+        """One line per unfinished stage (empty when the index is complete)."""
+        out = []
+        if self.unfinished_run:
+            out.append(f"a run by {self.unfinished_run} stopped before finishing; run that command again "
+                       "(files it had not read yet are not in the index)")
+        if self.chunks_without_vector:
+            out.append(f"{self.chunks_without_vector} of {self.chunks} chunks have no vector"
+                       + (f" from {self.embedder}" if self.embedder else ""))
+        if graph_enabled and self.chunks_unextracted:
+            out.append(f"{self.chunks_unextracted} of {self.chunks} chunks are not extracted into the graph")
+        if graph_enabled and self.graph_stale:
+            out.append("the graph is older than its chunks (entities not re-resolved)")
+        if graph_enabled and self.chunks and not self.graph_built:
+            out.append("the knowledge graph has not been built")
+        if self.communities_stale:
+            out.append("communities were built from an older graph")
+        if self.bm25_stale:
+            out.append("the BM25 index is older than the chunks")
+        return out
 
 
 class Store(Protocol):
@@ -77,7 +137,8 @@ class Store(Protocol):
         ...
 
     def remove_file(self, path: str) -> int:
-        """Forget ``path``; returns how many documents were removed with it."""
+        """Forget ``path``; returns how many documents were removed with it. Raises NotIndexedError
+        if ``path`` was never indexed."""
         ...
 
     def indexed_files(self) -> list[str]:
@@ -113,6 +174,22 @@ class Store(Protocol):
         """A counter that changes whenever documents or chunks change."""
         ...
 
+    def vectors_version(self) -> str:
+        """Changes whenever chunks or vectors change."""
+        ...
+
+    def pending_work(self, model: str | None) -> PendingWork:
+        """What earlier runs left unfinished."""
+        ...
+
+    def writing(self, *, wait: bool = True) -> AbstractContextManager[None]:
+        """Hold the index's single-writer lock; a second writer waits or raises IndexBusyError."""
+        ...
+
+    def writer(self) -> str | None:
+        """Who is writing the index right now, or None."""
+        ...
+
     def get_meta(self, key: str) -> str | None:
         ...
 
@@ -138,8 +215,21 @@ class GraphStore(Protocol):
         ...
 
     def put_extraction(self, extractor: str, chunk_ids: Sequence[str], mentions: Sequence[Mention],
-                       triples: Sequence[Triple], attributes: Sequence[AttributeValue]) -> None:
-        """Replace everything extracted from ``chunk_ids`` in one transaction."""
+                       triples: Sequence[Triple], attributes: Sequence[AttributeValue],
+                       proposals: Sequence[TypeEvidence] = ()) -> None:
+        """Replace everything extracted from ``chunk_ids`` in one transaction (rows, failure records,
+        type proposals); a row with no ``source`` is recorded as coming from ``extractor``."""
+        ...
+
+    def record_extraction_failures(self, failures: Sequence[ExtractionFailure]) -> None:
+        """Chunks whose extraction failed this run (retried by the next), replacing earlier records."""
+        ...
+
+    def extraction_failures(self, limit: int | None = None) -> list[ExtractionFailure]: ...
+    def type_proposals(self) -> list[TypeProposal]: ...
+
+    def set_type_decision(self, kind: str, name: str, status: str, description: str = "") -> None:
+        """``accepted`` or ``rejected`` (``pending`` undoes a decision)."""
         ...
 
     def first_chunk_titles(self, chunk_ids: Sequence[str]) -> dict[str, str]: ...
@@ -170,6 +260,7 @@ class GraphStore(Protocol):
     def relations_of(self, norms: Sequence[str], limit: int = 50) -> list[Triple]: ...
     def attributes_of(self, norms: Sequence[str], limit: int = 50) -> list[AttributeValue]: ...
     def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[Provenance]: ...
+    def relation_edges(self) -> list[RelationEdge]: ...
     def graph_stats(self) -> dict[str, object]: ...
 
 

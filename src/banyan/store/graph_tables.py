@@ -13,20 +13,33 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
-from banyan.store.base import PendingChunk
-from banyan.types import AttributeValue, Community, CommunityReport, Entity, Mention, Merge, Provenance, Triple
+from banyan.store.base import PendingChunk, RelationEdge
+from banyan.store.extraction_tables import EXTRACTION_SCHEMA, ExtractionTables
+from banyan.types import (
+    LLM_SOURCE_PREFIX,
+    AttributeValue,
+    Community,
+    CommunityReport,
+    Entity,
+    Mention,
+    Merge,
+    Provenance,
+    Triple,
+    TypeEvidence,
+)
 
 GRAPH_SCHEMA = [
     "CREATE TABLE IF NOT EXISTS extracted (chunk_id TEXT PRIMARY KEY REFERENCES chunks(id), extractor TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS mentions (chunk_id TEXT NOT NULL REFERENCES chunks(id), surface TEXT NOT NULL,
-       norm TEXT NOT NULL, type TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, topic INTEGER NOT NULL)""",
+       norm TEXT NOT NULL, type TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, topic INTEGER NOT NULL,
+       source TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS mentions_chunk ON mentions(chunk_id)",
     """CREATE TABLE IF NOT EXISTS triples (chunk_id TEXT NOT NULL REFERENCES chunks(id), head TEXT NOT NULL,
-       phrase TEXT NOT NULL, tail TEXT NOT NULL, type TEXT NOT NULL)""",
+       phrase TEXT NOT NULL, tail TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS triples_chunk ON triples(chunk_id)",
     "CREATE INDEX IF NOT EXISTS triples_phrase ON triples(phrase)",
     """CREATE TABLE IF NOT EXISTS attributes (chunk_id TEXT NOT NULL REFERENCES chunks(id), entity TEXT NOT NULL,
-       key TEXT NOT NULL, value TEXT NOT NULL)""",
+       key TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS attributes_chunk ON attributes(chunk_id)",
     """CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,
        n_chunks INTEGER NOT NULL)""",
@@ -41,12 +54,13 @@ GRAPH_SCHEMA = [
        PRIMARY KEY (community_id, entity_id))""",
     """CREATE TABLE IF NOT EXISTS text_vectors (model TEXT NOT NULL, text TEXT NOT NULL, vector BLOB NOT NULL,
        PRIMARY KEY (model, text))""",
+    *EXTRACTION_SCHEMA,
 ]
 
-CHUNK_OWNED = ("extracted", "mentions", "triples", "attributes")
+CHUNK_OWNED = ("extracted", "mentions", "triples", "attributes", "extraction_failures", "type_evidence")
 
 
-class GraphTables:
+class GraphTables(ExtractionTables):
     """Mixed into SQLiteStore: needs ``self._db`` and ``self._tx``."""
 
     _db: sqlite3.Connection
@@ -61,20 +75,25 @@ class GraphTables:
                 if extractor_for(lang) and done != extractor_for(lang)]
 
     def put_extraction(self, extractor: str, chunk_ids: Sequence[str], mentions: Sequence[Mention],
-                       triples: Sequence[Triple], attributes: Sequence[AttributeValue]) -> None:
-        """Replace the extraction of ``chunk_ids`` in one transaction."""
+                       triples: Sequence[Triple], attributes: Sequence[AttributeValue],
+                       proposals: Sequence[TypeEvidence] = ()) -> None:
+        """Replace the extraction of ``chunk_ids`` in one transaction (a row's empty ``source``
+        becomes ``extractor``); clears their failure records and stores their type proposals."""
         with self._tx():
             for table in CHUNK_OWNED:
                 self._db.executemany(f"DELETE FROM {table} WHERE chunk_id=?", [(c,) for c in chunk_ids])
             self._db.executemany("INSERT INTO extracted VALUES (?,?)", [(c, extractor) for c in chunk_ids])
             self._db.executemany(
-                "INSERT INTO mentions VALUES (?,?,?,?,?,?,?)",
-                [(m.chunk_id, m.surface, m.norm, m.type, m.start, m.end, int(m.topic)) for m in mentions],
+                "INSERT INTO mentions VALUES (?,?,?,?,?,?,?,?)",
+                [(m.chunk_id, m.surface, m.norm, m.type, m.start, m.end, int(m.topic), m.source or extractor)
+                 for m in mentions],
             )
-            self._db.executemany("INSERT INTO triples VALUES (?,?,?,?,?)",
-                                 [(t.chunk_id, t.head, t.phrase, t.tail, t.type) for t in triples])
-            self._db.executemany("INSERT INTO attributes VALUES (?,?,?,?)",
-                                 [(a.chunk_id, a.entity, a.key, a.value) for a in attributes])
+            self._db.executemany("INSERT INTO triples VALUES (?,?,?,?,?,?)",
+                                 [(t.chunk_id, t.head, t.phrase, t.tail, t.type, t.source or extractor)
+                                  for t in triples])
+            self._db.executemany("INSERT INTO attributes VALUES (?,?,?,?,?)",
+                                 [(a.chunk_id, a.entity, a.key, a.value, a.source or extractor) for a in attributes])
+            self._insert_evidence(proposals)
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
 
     def first_chunk_titles(self, chunk_ids: Sequence[str]) -> dict[str, str]:
@@ -95,20 +114,22 @@ class GraphTables:
             self._db.executemany(f"DELETE FROM {table} WHERE chunk_id=?", ids)
 
     def load_mentions(self) -> list[Mention]:
-        return [Mention(c, s, n, t, a, b, bool(tp)) for c, s, n, t, a, b, tp in self._db.execute(
-            'SELECT chunk_id, surface, norm, type, start, "end", topic FROM mentions ORDER BY rowid')]
+        return [Mention(c, s, n, t, a, b, bool(tp), src) for c, s, n, t, a, b, tp, src in self._db.execute(
+            'SELECT chunk_id, surface, norm, type, start, "end", topic, source FROM mentions ORDER BY rowid')]
 
     def load_triples(self) -> list[Triple]:
         return [Triple(*r) for r in self._db.execute(
-            "SELECT chunk_id, head, phrase, tail, type FROM triples ORDER BY rowid")]
+            "SELECT chunk_id, head, phrase, tail, type, source FROM triples ORDER BY rowid")]
 
     def load_attributes(self) -> list[AttributeValue]:
         return [AttributeValue(*r) for r in self._db.execute(
-            "SELECT chunk_id, entity, key, value FROM attributes ORDER BY rowid")]
+            "SELECT chunk_id, entity, key, value, source FROM attributes ORDER BY rowid")]
 
     def set_triple_types(self, phrase_types: dict[str, str]) -> None:
+        """Type NLP relation phrases; triples an LLM extracted keep the type the LLM chose."""
         with self._tx():
-            self._db.executemany("UPDATE triples SET type=? WHERE phrase=?", [(t, p) for p, t in phrase_types.items()])
+            self._db.executemany("UPDATE triples SET type=? WHERE phrase=? AND source NOT LIKE ?",
+                                 [(t, p, LLM_SOURCE_PREFIX + "%") for p, t in phrase_types.items()])
 
     def replace_entities(self, entities: Sequence[Entity], merges: Sequence[Merge], graph_version: str) -> None:
         """Swap in a whole new resolution result; each entity's ``aliases`` become its lookup keys."""
@@ -230,13 +251,13 @@ class GraphTables:
         """Triples whose head or tail is one of ``norms``, each with its chunk."""
         marks = ",".join("?" * len(norms))
         return [Triple(*r) for r in self._db.execute(
-            f"SELECT chunk_id, head, phrase, tail, type FROM triples WHERE head IN ({marks}) OR tail IN ({marks}) "
+            f"SELECT chunk_id, head, phrase, tail, type, source FROM triples WHERE head IN ({marks}) OR tail IN ({marks}) "
             f"ORDER BY rowid LIMIT ?", [*norms, *norms, limit])]
 
     def attributes_of(self, norms: Sequence[str], limit: int = 50) -> list[AttributeValue]:
         marks = ",".join("?" * len(norms))
         return [AttributeValue(*r) for r in self._db.execute(
-            f"SELECT chunk_id, entity, key, value FROM attributes WHERE entity IN ({marks}) ORDER BY rowid LIMIT ?",
+            f"SELECT chunk_id, entity, key, value, source FROM attributes WHERE entity IN ({marks}) ORDER BY rowid LIMIT ?",
             [*norms, limit])]
 
     def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[Provenance]:
@@ -247,17 +268,45 @@ class GraphTables:
                 JOIN documents d ON d.id = c.doc_id WHERE m.norm IN ({marks}) GROUP BY m.chunk_id
                 ORDER BY MAX(m.topic) DESC, d.title LIMIT ?""", [*norms, limit])]
 
+    def relation_edges(self) -> list[RelationEdge]:
+        """Triples mapped to resolved entities and merged per (head, tail, type), in a stable order.
+
+        A name shared by entities of different types maps to the most mentioned one (then the
+        smallest id); triples whose ends do not resolve, or resolve to one entity, are left out."""
+        owner: dict[str, tuple[int, str]] = {}
+        for norm, eid, n in self._db.execute(
+                "SELECT k.norm, k.entity_id, e.n_chunks FROM entity_keys k JOIN entities e ON e.id = k.entity_id"):
+            if norm not in owner or (-n, eid) < (-owner[norm][0], owner[norm][1]):
+                owner[norm] = (n, eid)
+        groups: dict[tuple[str, str, str], tuple[set[str], set[str], list[int]]] = {}
+        for chunk_id, head, phrase, tail, kind in self._db.execute(
+                "SELECT chunk_id, head, phrase, tail, type FROM triples"):
+            a, b = owner.get(head), owner.get(tail)
+            if a is None or b is None or a[1] == b[1]:
+                continue
+            phrases, chunks, count = groups.setdefault((a[1], b[1], kind), (set(), set(), [0]))
+            phrases.add(phrase)
+            chunks.add(chunk_id)
+            count[0] += 1
+        return [RelationEdge(h, t, k, tuple(sorted(p)), tuple(sorted(c)), n[0])
+                for (h, t, k), (p, c, n) in sorted(groups.items())]
+
     def graph_stats(self) -> dict[str, object]:
+        """Counts; ``entities`` and ``relations`` are exactly what an export writes."""
         one = lambda q: self._db.execute(q).fetchone()[0]
+        edges = self.relation_edges()
+        relation_types: dict[str, int] = {}
+        for e in edges:
+            relation_types[e.type] = relation_types.get(e.type, 0) + 1
         return {
             "entities": one("SELECT COUNT(*) FROM entities"),
+            "relations": len(edges),
             "mentions": one("SELECT COUNT(*) FROM mentions"),
             "triples": one("SELECT COUNT(*) FROM triples"),
             "attributes": one("SELECT COUNT(*) FROM attributes"),
-            "merges": dict(self._db.execute("SELECT rule, COUNT(*) FROM merges GROUP BY rule").fetchall()),
+            "merges": dict(self._db.execute("SELECT rule, COUNT(*) FROM merges GROUP BY rule ORDER BY rule").fetchall()),
             "entity_types": dict(self._db.execute(
-                "SELECT type, COUNT(*) FROM entities GROUP BY type ORDER BY 2 DESC").fetchall()),
-            "relation_types": dict(self._db.execute(
-                "SELECT type, COUNT(*) FROM triples GROUP BY type ORDER BY 2 DESC").fetchall()),
+                "SELECT type, COUNT(*) FROM entities GROUP BY type ORDER BY 2 DESC, 1").fetchall()),
+            "relation_types": dict(sorted(relation_types.items(), key=lambda kv: (-kv[1], kv[0]))),
             "extracted_chunks": one("SELECT COUNT(*) FROM extracted"),
         }

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from banyan.errors import StoreError
-from banyan.store.base import FileChange, Passage, StoreStats
+from banyan.errors import IndexNotFoundError, NotIndexedError, StoreError
+from banyan.store.base import FileChange, Passage, PendingWork, StoreStats
+from banyan.store.extraction_tables import add_source_columns
 from banyan.store.graph_tables import GRAPH_SCHEMA, GraphTables
+from banyan.store.lock import WriteLock
 from banyan.types import Chunk, Citation, Document
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_CREATED = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
 DB_FILE = "banyan.sqlite"
+RUN_META = "unfinished_run"
+"""set while a writing command runs; left behind when it is killed or fails"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +50,11 @@ CREATE TABLE IF NOT EXISTS embeddings (
 """
 
 
+def index_exists(index_dir: Path | str) -> bool:
+    """Whether ``index_dir`` holds a Banyan index (checks without creating anything)."""
+    return (Path(index_dir) / DB_FILE).is_file()
+
+
 class SQLiteStore(GraphTables):
     """The embedded store: ``<index_dir>/banyan.sqlite``.
 
@@ -51,13 +64,16 @@ class SQLiteStore(GraphTables):
 
     def __init__(self, index_dir: Path, *, create: bool = True) -> None:
         self.path = Path(index_dir) / DB_FILE
-        if not self.path.exists() and not create:
-            raise StoreError(f"no index at {index_dir} (missing {DB_FILE}); run `banyan index PATH` first")
+        if not self.path.is_file() and not create:
+            raise IndexNotFoundError(
+                f"no Banyan index in {Path(index_dir).resolve()} (looked for {DB_FILE}); create one with "
+                f"`banyan index PATH --index {index_dir}`, or point --index (or BANYAN_INDEX__DIR) at an index")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        self._write_lock = WriteLock(self.path.parent)
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -80,24 +96,60 @@ class SQLiteStore(GraphTables):
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
+        if self._current_schema():
+            return  # a reader never needs the write lock just to open an index
         with self._tx():
             for stmt in [*filter(str.strip, _SCHEMA.split(";")), *GRAPH_SCHEMA]:
                 self._db.execute(stmt)
+            add_source_columns(self._db)  # v2 -> v3: provenance column on raw graph rows
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('graph_changes', '0')")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None or int(row[0]) < SCHEMA_VERSION:  # v1 -> v2 only added tables (created above)
+            if row is None or int(row[0]) < SCHEMA_VERSION:  # v1 -> v2 -> v3: tables and columns added above
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} was written by a newer Banyan (schema {row[0]} > {SCHEMA_VERSION}); upgrade banyan-rag"
                 )
 
+    def _current_schema(self) -> bool:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError:  # no meta table yet: a new index
+            return False
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            return False
+        wanted = {m.group(1) for stmt in [_SCHEMA, *GRAPH_SCHEMA] for m in _CREATED.finditer(stmt)}
+        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        return wanted <= present
+
+    # -- one writer at a time ---------------------------------------------------------------
+    @contextmanager
+    def writing(self, *, wait: bool = True) -> Iterator[None]:
+        """Hold the index's write lock (re-entrant): a second writer waits, or with ``wait=False``
+        raises IndexBusyError. Reads never need it."""
+        self._write_lock.acquire(wait=wait)
+        outermost = self._write_lock.depth == 1
+        try:
+            if outermost:  # stays behind if the run is killed or fails: `status` tells
+                self.set_meta(RUN_META, self._write_lock.holder().describe())  # type: ignore[union-attr]
+            yield
+            if outermost:
+                self._db.execute("DELETE FROM meta WHERE key=?", (RUN_META,))
+        finally:
+            self._write_lock.release()
+
+    def writer(self) -> str | None:
+        """Who is writing this index right now (this process included), or None."""
+        info = self._write_lock.holder()
+        return info.describe() if info else None
+
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)
 
-    def _bump(self) -> None:
-        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='version'")
+    def _bump(self, key: str = "version") -> None:
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES (?, '0')", (key,))
+        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key=?", (key,))
 
     # -- files and documents ----------------------------------------------------------------
     def file_hash(self, path: str) -> str | None:
@@ -144,7 +196,10 @@ class SQLiteStore(GraphTables):
         return FileChange(added, removed, n_chunks)
 
     def remove_file(self, path: str) -> int:
+        """Forget ``path``; raises NotIndexedError if it was never indexed."""
         with self._tx():
+            if self._db.execute("SELECT 1 FROM files WHERE path=?", (path,)).fetchone() is None:
+                raise NotIndexedError(f"{path} is not indexed here")
             old = {r[0] for r in self._db.execute("SELECT doc_id FROM doc_sources WHERE path=?", (path,))}
             self._db.execute("DELETE FROM doc_sources WHERE path=?", (path,))
             self._db.execute("DELETE FROM files WHERE path=?", (path,))
@@ -157,9 +212,11 @@ class SQLiteStore(GraphTables):
         for doc_id in candidates:
             if self._db.execute("SELECT 1 FROM doc_sources WHERE doc_id=? LIMIT 1", (doc_id,)).fetchone():
                 continue
-            self._db.execute(
+            gone = self._db.execute(
                 "DELETE FROM embeddings WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id=?)", (doc_id,)
-            )
+            ).rowcount
+            if gone:
+                self._bump("vectors_changes")
             self.delete_chunk_rows(r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,)).fetchall())
             self._db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             removed += self._db.execute("DELETE FROM documents WHERE id=?", (doc_id,)).rowcount
@@ -184,6 +241,8 @@ class SQLiteStore(GraphTables):
                 "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
                 [(cid, model, vecs[i].tobytes()) for i, cid in enumerate(chunk_ids)],
             )
+            self._bump("vectors_changes")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (model,))
 
     def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
         rows = self._db.execute(
@@ -222,15 +281,46 @@ class SQLiteStore(GraphTables):
         ids = list(chunk_ids)
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            q = f"""SELECT c.id, c.doc_id, d.source, d.title, c.ordinal, c.start, c."end", c.text
+            q = f"""SELECT c.id, c.doc_id, d.source, d.title, c.ordinal, c.start, c."end", c.text, d.metadata
                     FROM chunks c JOIN documents d ON d.id=c.doc_id WHERE c.id IN ({','.join('?' * len(part))})"""
-            for cid, did, src, title, ordinal, start, end, text in self._db.execute(q, part):
-                out[cid] = Passage(Citation(did, src, title, cid, ordinal, start, end), text)
+            for cid, did, src, title, ordinal, start, end, text, meta in self._db.execute(q, part):
+                first, last = _pages(meta, start, end)
+                out[cid] = Passage(Citation(did, src, title, cid, ordinal, start, end, first, last), text)
         return out
 
     def version(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
         return int(row[0])
+
+    def vectors_version(self) -> str:
+        """Changes whenever chunks or vectors change (a vector index loaded at one value stays valid)."""
+        rows = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('version', 'vectors_changes')"))
+        return f"{rows.get('version', 0)}.{rows.get('vectors_changes', 0)}"
+
+    def pending_work(self, model: str | None) -> PendingWork:
+        """What earlier runs left unfinished: chunks without a vector from ``model`` (by default the
+        last embedder that wrote vectors), chunks never extracted, a graph or communities older than
+        their input."""
+        one = lambda q, *a: self._db.execute(q, a).fetchone()[0]
+        if model is None:
+            row = self._db.execute("SELECT model FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC LIMIT 1")
+            model = self.get_meta("embedder") or next((r[0] for r in row), None)
+        chunks = one("SELECT COUNT(*) FROM chunks")
+        with_vector = one("SELECT COUNT(*) FROM embeddings WHERE model=?", model) if model else 0
+        extracted = one("SELECT COUNT(*) FROM extracted")
+        resolved = self.resolved_version()
+        communities = self.communities_version()
+        unfinished = self.get_meta(RUN_META)
+        return PendingWork(
+            chunks=chunks,
+            embedder=model,
+            chunks_without_vector=chunks - with_vector,
+            chunks_unextracted=chunks - extracted,
+            graph_built=resolved is not None,
+            graph_stale=resolved is not None and resolved != self.graph_version(),
+            communities_stale=bool(communities) and not communities.startswith(f"{resolved}@"),
+            unfinished_run=unfinished if unfinished and self._write_lock.holder() is None else None,
+        )
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -256,6 +346,16 @@ class SQLiteStore(GraphTables):
             for conn in self._conns:
                 conn.close()
             self._conns.clear()
+
+
+def _pages(metadata: str, start: int, end: int) -> tuple[int | None, int | None]:
+    """First and last page (1-based) of ``start:end`` in a paged document (``page_starts`` in its metadata)."""
+    if "page_starts" not in metadata:
+        return None, None
+    starts = json.loads(metadata).get("page_starts")
+    if not starts:
+        return None, None
+    return bisect.bisect_right(starts, start), bisect.bisect_right(starts, max(start, end - 1))
 
 
 class _Transaction:
