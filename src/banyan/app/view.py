@@ -123,11 +123,60 @@ class IndexView:
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members)
 
-    # -- routes -----------------------------------------------------------------------------
+    # -- per-request reads --------------------------------------------------------------------
+    def embedder(self) -> Embedder:
+        return self._embedder()
+
     def get(self, name: str) -> Route | None:
-        """The route called ``name``, built over the current components (None if unknown)."""
-        base = build_base_routes(_Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._embedder),
-                           self.settings.retrieval.rrf_k)
+        return self.snapshot().get(name)
+
+    def retriever(self) -> Retriever:
+        """A retriever over a fresh snapshot (use ``snapshot()`` to share one with a ``Query``)."""
+        return self.snapshot().retriever()
+
+    def query(self, text: str) -> Query:
+        return self.snapshot().query(text)
+
+    def snapshot(self) -> ReadSnapshot:
+        """A consistent read view for one request (see ``ReadSnapshot``)."""
+        return ReadSnapshot(self)
+
+
+class ReadSnapshot:
+    """The components one request reads, each taken from the view once and then kept.
+
+    A writer may commit (and the view reload the graph) while a request runs; a request that
+    linked its question against one graph must walk that same graph, so the query, the routes and
+    the graph of one request all come from one snapshot.
+    """
+
+    def __init__(self, view: IndexView) -> None:
+        self._view = view
+        self._lock = threading.Lock()
+        self._got: dict[str, Any] = {}
+
+    def _once(self, name: str, load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._got:
+                self._got[name] = load()
+            return self._got[name]
+
+    def vectors(self) -> ExactVectorIndex:
+        return self._once("vectors", self._view.vectors)
+
+    def bm25(self) -> BM25Index:
+        return self._once("bm25", self._view.bm25)
+
+    def has_graph(self) -> bool:
+        return self._once("has_graph", self._view.has_graph)
+
+    def graph(self) -> GraphRetriever:
+        return self._once("graph", self._view.graph)
+
+    def get(self, name: str) -> Route | None:
+        """The route called ``name`` over this snapshot's components (None if unknown)."""
+        base = build_base_routes(_Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._view.embedder),
+                                 self._view.settings.retrieval.rrf_k)
         if name in base:
             return base[name]
         if not self.has_graph():
@@ -135,11 +184,11 @@ class IndexView:
         return build_graph_routes(self.graph(), base["hybrid"]).get(name)
 
     def retriever(self) -> Retriever:
-        return Retriever(self.settings.retrieval, self, self.has_graph())
+        return Retriever(self._view.settings.retrieval, self, self.has_graph())
 
     def query(self, text: str) -> Query:
-        """A fresh ``Query`` for one request (its embedding and entity links are computed on demand)."""
-        return Query(text, lambda t: self._embedder().embed_query(t), lambda q: self.graph().link(q))
+        """A fresh ``Query`` (its embedding and entity links are computed on demand, on this snapshot)."""
+        return Query(text, lambda t: self._view.embedder().embed_query(t), lambda q: self.graph().link(q))
 
 
 class _Lazy:
