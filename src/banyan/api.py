@@ -135,9 +135,9 @@ class Banyan:
         """Ranked, cited passages for ``query``. Safe to call from many threads at once."""
         if not query.strip():
             raise ValueError("empty query")
-        q = self.view.query(query)
-        hits = self.view.retriever().search(q, mode or self.settings.retrieval.default_mode,
-                                            k or self.settings.retrieval.k)
+        snap = self.view.snapshot()  # one consistent set of indexes for this request
+        q = snap.query(query)
+        hits = snap.retriever().search(q, mode or self.settings.retrieval.default_mode, k or self.settings.retrieval.k)
         found = self.store.citations([h.chunk_id for h in hits])
         return [
             SearchResult(rank, h.score, found[h.chunk_id].text, found[h.chunk_id].citation, h.routes)
@@ -146,7 +146,8 @@ class Banyan:
 
     def resolve_mode(self, query: str, mode: str | None = None) -> str:
         """The mode ``auto`` (or ``mode``) stands for with this question on this index."""
-        return self.view.retriever().resolve_mode(self.view.query(query), mode or self.settings.retrieval.default_mode)
+        snap = self.view.snapshot()
+        return snap.retriever().resolve_mode(snap.query(query), mode or self.settings.retrieval.default_mode)
 
     # -- answering (banyan.answer) ------------------------------------------------------------------
     def answer_context(self, question: str, mode: str = "auto", budget: int | None = None) -> AnswerContext:
@@ -165,7 +166,7 @@ class Banyan:
         return self._answers().stream(question, mode, budget=budget, reject=reject, llm=llm)
 
     def _answers(self) -> AnswerEngine:
-        view = self.view
+        view = self.view.snapshot()  # one request: the question is linked and walked on one graph
         reader = IndexReader(self.store, view.retriever(), lambda: view.graph().kg if view.has_graph() else None,
                              self.settings.answer, self.settings.retrieval)
         return AnswerEngine(reader, self.settings.llm, view.query,
