@@ -121,7 +121,7 @@ def test_graph_modes_degrade_without_a_graph_or_communities(bn, plain):
     assert ctx.mode == "global" and "banyan communities build" in ctx.notes[0] and ctx.evidence
     assert bn.answer_context("Qui a construit le pont?", "local").notes[0].startswith("local: the question names no")
     with pytest.raises(ConfigError):
-        bn.answer_context(Q, "agent")
+        bn.answer_context(Q, "bogus")  # agent is a mode now (#10)
     with pytest.raises(ValueError):
         bn.ask("  ")
 

@@ -155,15 +155,16 @@ class Banyan:
         return self._answers().context(question, mode, budget)
 
     def ask(self, question: str, mode: str = "auto", *, budget: int | None = None, reject: bool = False,
-            llm: LLM | None = None) -> Answer:
+            llm: LLM | None = None, transform: str | None = None) -> Answer:
         """A cited answer from ``llm``, else the configured LLM, else extractive (the best evidence sentences).
-        An LLM failure is reported in ``Answer.error`` with the evidence still there."""
-        return self._answers().ask(question, mode, budget=budget, reject=reject, llm=llm)
+        An LLM failure is reported in ``Answer.error`` with the evidence still there. ``transform``: none,
+        multi-query, hyde or step-back (default ``answer.transform``; needs an LLM)."""
+        return self._answers().ask(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
 
     def ask_stream(self, question: str, mode: str = "auto", *, budget: int | None = None, reject: bool = False,
-                   llm: LLM | None = None) -> Iterator[str | Answer]:
+                   llm: LLM | None = None, transform: str | None = None) -> Iterator[str | Answer]:
         """The answer's text pieces as the model writes them, then the final ``Answer``."""
-        return self._answers().stream(question, mode, budget=budget, reject=reject, llm=llm)
+        return self._answers().stream(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
 
     def _answers(self) -> AnswerEngine:
         view = self.view.snapshot()  # one request: the question is linked and walked on one graph

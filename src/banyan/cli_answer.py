@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from banyan.answer import ANSWER_MODES, Answer
+from banyan.answer import ANSWER_MODES, TRANSFORMS, Answer
 from banyan.api import Banyan
 from banyan.cli_common import ExitCode, IndexOpt, console, err
 
@@ -35,6 +35,11 @@ def print_answer(a: Answer, *, streamed: str | None = None) -> None:
                           f"chars {c.start}-{c.end}[/]", highlight=False, soft_wrap=True)
     elif a.evidence and not a.insufficient:
         console.print(f"\n[dim](no passage cited; {len(a.evidence)} in the context: --json lists them)[/]")
+    for i, st in enumerate(a.trace, 1):
+        found = f" → {st.answer}" if st.answer else ""
+        console.print(f"step {i}: {st.sub_question}{found} · {st.verdict} · {len(st.evidence)} passages"
+                      f"{' · bridge ' + ', '.join(st.bridge) if st.bridge else ''} · {st.tokens} tokens · "
+                      f"{st.seconds:.2f}s", style="dim", highlight=False, soft_wrap=True, markup=False)
     for note in a.notes:
         console.print(f"[dim]note:[/] {note}", highlight=False, soft_wrap=True)
     cost = f"{a.llm_calls} LLM call(s), {a.tokens_in}+{a.tokens_out} tokens" if a.llm_calls else "no LLM call"
@@ -55,7 +60,10 @@ def ask(question: Annotated[str, typer.Argument(help="the question")], mode: Mod
         budget: Annotated[int | None, typer.Option(help="context budget in tokens [default: answer.context_tokens]")]
         = None,
         stream: Annotated[bool, typer.Option("--stream/--no-stream", help="print the answer as it is written")] = True,
-        llm: LlmOpt = None, index: IndexOpt = None) -> None:
+        llm: LlmOpt = None, index: IndexOpt = None,
+        transform: Annotated[str | None, typer.Option("--transform", help="query transform (needs an LLM): "
+                                                      "none | multi-query | hyde | step-back "
+                                                      "[default: answer.transform]")] = None) -> None:
     """Answer QUESTION from the index, citing passages as [1], [2] (extractive when no LLM is configured)."""
     from banyan.settings import load_settings
 
@@ -63,15 +71,17 @@ def ask(question: Annotated[str, typer.Argument(help="the question")], mode: Mod
         raise typer.BadParameter("--budget must be a positive number of tokens")
     if mode not in ANSWER_MODES:
         raise typer.BadParameter(f"--mode must be one of {', '.join(ANSWER_MODES)}")
+    if transform is not None and transform not in TRANSFORMS:
+        raise typer.BadParameter(f"--transform must be one of {', '.join(TRANSFORMS)}")
     where: Path = index or load_settings(None).index.dir
     with Banyan(where, {"llm": {"model": llm}} if llm else None, create=False) as bn:
         if as_json or not stream:
-            answer = bn.ask(question, mode, budget=budget, reject=reject)
+            answer = bn.ask(question, mode, budget=budget, reject=reject, transform=transform)
             shown = None
         else:
             parts: list[str] = []
             answer = None
-            for item in bn.ask_stream(question, mode, budget=budget, reject=reject):
+            for item in bn.ask_stream(question, mode, budget=budget, reject=reject, transform=transform):
                 if isinstance(item, Answer):
                     answer = item
                 else:

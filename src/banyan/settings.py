@@ -249,14 +249,45 @@ class AnswerSettings(_Section):
     global_map_tokens: int = Field(3000, ge=100, description="report tokens per map call")
     global_report_tokens: int = Field(24000, ge=100, description="report tokens mapped per question, in all")
     global_map_answer_tokens: int = Field(400, ge=16, description="reply tokens per map call")
+    agent_max_steps: int = Field(4, ge=1, description="agent: at most this many retrieval steps (sub-questions) "
+                                 "per question")
+    agent_bridge_passages: int = Field(3, ge=0, description="agent: the entities the graph links from this many top "
+                                       "passages of a step seed the next hop (0: no graph-native bridge)")
+    agent_bridge_entities: int = Field(4, ge=0, description="agent: bridge entities whose own chunks join a hop")
+    agent_first_hop_share: float = Field(0.6, ge=0, le=1, description="agent without reflection: share of the "
+                                         "budget the first hop's passages may take before the bridge hop's")
+    transform: str = Field("none", description="query transform applied before any mode (needs an LLM): none, "
+                           "multi-query (paraphrases fused by reciprocal rank), hyde (a hypothetical answer passage "
+                           "embedded as the query), step-back (a broader question retrieved too)")
+    transform_queries: int = Field(3, ge=1, description="multi-query: paraphrases asked for")
+    transform_share: float = Field(0.5, ge=0, le=1, description="share of the budget the transform's fused passages "
+                                   "may take before the mode's own sections")
+    reranker: str = Field("none", description="rerank retrieved passages before they enter the context: none, "
+                          "llm (listwise, one call per passage list), http (OpenAI-compatible POST /rerank), "
+                          "cross-encoder (sentence-transformers over `rerank_model`)")
+    rerank_model: str = Field("", description="http: the model name sent to /rerank; cross-encoder: a model folder")
+    rerank_url: str = Field("", description="http: the base URL of /rerank [default: llm.base_url]")
+    rerank_top_n: int = Field(20, ge=2, description="passages of each retrieved list that are reranked")
+    triple_filter: bool = Field(False, description="graph routes: the LLM keeps the relevant facts among the top "
+                                "triples of the question's entities, whose entities then seed the walk (HippoRAG 2's "
+                                "recognition memory; one call per question)")
+    triple_filter_top: int = Field(20, ge=1, description="triple filter: facts offered to the LLM")
+    agent_reflect_tokens: int = Field(300, ge=16, description="agent: reply tokens of a decomposition or "
+                                      "reflection call")
 
     @model_validator(mode="after")
     def _modes_known(self) -> AnswerSettings:
-        known = {"naive", "mix", "local", "global", "full"}
+        known = {"naive", "mix", "local", "global", "full", "agent"}
         for where, mode in [("auto_fallback", self.auto_fallback), *((f"auto_modes.{k}", v)
                                                                       for k, v in self.auto_modes.items())]:
             if mode not in known:
                 raise ValueError(f"answer.{where}: unknown answer mode {mode!r}; known: {', '.join(sorted(known))}")
+        if self.reranker not in {"none", "llm", "http", "cross-encoder"}:
+            raise ValueError(f"answer.reranker: unknown reranker {self.reranker!r}; known: none, llm, http, "
+                             "cross-encoder")
+        if self.transform not in {"none", "multi-query", "hyde", "step-back"}:
+            raise ValueError(f"answer.transform: unknown query transform {self.transform!r}; known: none, "
+                             "multi-query, hyde, step-back")
         return self
 
 

@@ -9,7 +9,9 @@ sections a mode needs (``strategies``; ``global_search`` for map-reduce over com
 from banyan.answer.context import ContextBuilder, TokenCounter
 from banyan.answer.engine import AnswerEngine, CountingLLM, context_budget, model_counter
 from banyan.answer.sources import IndexReader
-from banyan.answer.types import ANSWER_MODES, Answer, AnswerContext, Evidence, SelectionStats
+from banyan.answer.transforms import TRANSFORMS
+from banyan.answer.types import ANSWER_MODES, AgentStep, Answer, AnswerContext, Evidence, SelectionStats
 
-__all__ = ["ANSWER_MODES", "Answer", "AnswerContext", "AnswerEngine", "ContextBuilder", "CountingLLM", "Evidence",
-           "IndexReader", "SelectionStats", "TokenCounter", "context_budget", "model_counter"]
+__all__ = ["ANSWER_MODES", "TRANSFORMS", "AgentStep", "Answer", "AnswerContext", "AnswerEngine", "ContextBuilder",
+           "CountingLLM", "Evidence", "IndexReader", "SelectionStats", "TokenCounter", "context_budget",
+           "model_counter"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from banyan.types import Citation
 
-ANSWER_MODES: tuple[str, ...] = ("auto", "naive", "mix", "local", "global", "full")
+ANSWER_MODES: tuple[str, ...] = ("auto", "naive", "mix", "local", "global", "full", "agent")
 """What ``Banyan.ask`` takes as ``mode``; ``auto`` resolves to one of the others per question."""
 
 
@@ -100,6 +100,34 @@ class AnswerContext:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentStep:
+    """One hop of agent mode: what was asked, where the evidence came from, what reflection concluded."""
+
+    sub_question: str
+    routes: tuple[str, ...]
+    """retrieval modes run (in parallel) for the sub-question; ``graph-bridge`` when the graph seeded it"""
+    evidence: tuple[str, ...]
+    """chunk ids this step retrieved, best first"""
+    verdict: str
+    """``sufficient``, ``continue``, ``error``, ``max-steps`` or ``graph`` (no reflection call)"""
+    answer: str = ""
+    """the step's intermediate answer (from reflection; empty without one)"""
+    bridge: tuple[str, ...] = ()
+    """bridge entities: named by reflection, else linked by the graph from the step's top passages"""
+    tokens: int = 0
+    """LLM tokens of the step's reflection (step 1 also counts the decomposition call)"""
+    seconds: float = 0.0
+    error: str | None = None
+    """the reflection call's failure (verdict ``error``); the step's evidence is kept"""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["routes"], d["evidence"], d["bridge"] = list(self.routes), list(self.evidence), list(self.bridge)
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     question: str
     text: str
@@ -127,6 +155,8 @@ class Answer:
     selection: SelectionStats | None = None
     """global mode: reports rated and mapped, report tokens with and without selection"""
     model: str | None = None
+    trace: tuple[AgentStep, ...] = ()
+    """agent mode: each step (sub-question, routes, evidence ids, verdict, tokens, seconds)"""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,5 +167,6 @@ class Answer:
             "context_tokens": self.context_tokens, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
             "llm_calls": self.llm_calls, "seconds": round(self.seconds, 3), "model": self.model, "error": self.error,
             "notes": list(self.notes), "selection": self.selection.to_dict() if self.selection else None,
+            "trace": [st.to_dict() for st in self.trace],
         }
 

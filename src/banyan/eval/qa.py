@@ -283,6 +283,9 @@ def run_qa_bench(data_dir: Path, questions_file: Path, modes: Sequence[str], ind
         # Warm-up so that the first timed question does not pay for loading indexes.
         engine.answer_context(questions[0].question, mode=modes[0], budget=budget)
         results = {m: score_qa_mode(engine, questions, m, opts, progress).summary() for m in modes}
+        a = bn.settings.answer
+        options = {"reranker": a.reranker, "transform": a.transform, "triple_filter": a.triple_filter,
+                   "agent_max_steps": a.agent_max_steps}
     return {
         "modes": results,
         **index_figures,
@@ -292,4 +295,7 @@ def run_qa_bench(data_dir: Path, questions_file: Path, modes: Sequence[str], ind
         "answers": "llm" if llm_model else "extractive",
         "llm": llm_model,
         "judge": judge_model,
+        # the reranker, query transform and triple filter in force (BANYAN_ANSWER__RERANKER=... or banyan.toml):
+        # two runs, with and without, report a reranker's effect next to its cost
+        "answer_options": options,
     }
