@@ -11,9 +11,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from banyan.answer import Answer, AnswerContext, AnswerEngine, IndexReader
 from banyan.app import graph_ops, schema_ops
 from banyan.app.view import IndexView
 from banyan.embed import Embedder, create_embedder
@@ -27,10 +26,13 @@ from banyan.index.pipeline import (
     ingest_files,
     remove_paths,
 )
-from banyan.llm import LLM, build_llm
 from banyan.settings import CONFIG_FILE, Settings, load_settings, settings_to_toml
 from banyan.store import PendingWork, SQLiteStore, StoreStats
 from banyan.types import Community, EntityView, IndexReport, SearchResult, TypeProposal
+
+if TYPE_CHECKING:  # the answer engine and the LLM layer load on first use: a search does not pay for them
+    from banyan.answer import Answer, AnswerContext, AnswerEngine
+    from banyan.llm import LLM
 
 
 class Banyan:
@@ -167,6 +169,8 @@ class Banyan:
         return self._answers().stream(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
 
     def _answers(self) -> AnswerEngine:
+        from banyan.answer import AnswerEngine, IndexReader
+
         view = self.view.snapshot()  # one request: the question is linked and walked on one graph
         reader = IndexReader(self.store, view.retriever(), lambda: view.graph().kg if view.has_graph() else None,
                              self.settings.answer, self.settings.retrieval)
@@ -177,6 +181,8 @@ class Banyan:
         """The configured LLM stack, built on first use."""
         with self._lock:
             if self._llm is None:
+                from banyan.llm import build_llm
+
                 self._llm = build_llm(self.settings.llm, self.index_dir).llm
             return self._llm
 
