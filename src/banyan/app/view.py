@@ -87,9 +87,9 @@ class IndexView:
                 return last
 
         def load() -> BM25Index:
-            saved = BM25Index.load(self.index_dir / BM25_DIR, version)
-            if saved is not None:
-                return saved
+            current = BM25Index.load(path, version)
+            if current is not None:
+                return current
             r = self.settings.retrieval  # saved index is stale (an interrupted run): build in memory only
             return BM25Index.build(bm25_rows(self.store), r.bm25_k1, r.bm25_b)
 
@@ -127,14 +127,8 @@ class IndexView:
     def embedder(self) -> Embedder:
         return self._embedder()
 
-    def get(self, name: str) -> Route | None:
-        return self.snapshot().get(name)
-
-    def retriever(self) -> Retriever:
-        """A retriever over a fresh snapshot (use ``snapshot()`` to share one with a ``Query``)."""
-        return self.snapshot().retriever()
-
     def query(self, text: str) -> Query:
+        """A ``Query`` on a fresh snapshot (a request that also searches uses one ``snapshot()`` for both)."""
         return self.snapshot().query(text)
 
     def snapshot(self) -> ReadSnapshot:
@@ -152,7 +146,7 @@ class ReadSnapshot:
 
     def __init__(self, view: IndexView) -> None:
         self._view = view
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # building the graph routes loads the graph through _once too
         self._got: dict[str, Any] = {}
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
@@ -174,14 +168,16 @@ class ReadSnapshot:
         return self._once("graph", self._view.graph)
 
     def get(self, name: str) -> Route | None:
-        """The route called ``name`` over this snapshot's components (None if unknown)."""
-        base = build_base_routes(_Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._view.embedder),
-                                 self._view.settings.retrieval.rrf_k)
+        """The route called ``name`` over this snapshot's components (None if unknown). The routes are
+        built once per snapshot; the graph ones (and so the graph) only when a graph route is asked for."""
+        base = self._once("base routes", lambda: build_base_routes(
+            _Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._view.embedder),
+            self._view.settings.retrieval.rrf_k))
         if name in base:
             return base[name]
         if not self.has_graph():
             return None
-        return build_graph_routes(self.graph(), base["hybrid"]).get(name)
+        return self._once("graph routes", lambda: build_graph_routes(self.graph(), base["hybrid"])).get(name)
 
     def retriever(self) -> Retriever:
         return Retriever(self._view.settings.retrieval, self, self.has_graph())
@@ -202,12 +198,10 @@ class _Lazy:
 
 
 class _LazyEmbedder:
+    """Loads the embedder when a route first reads one of its attributes."""
+
     def __init__(self, load: Callable[[], Embedder]) -> None:
         self._load = load
-
-    @property
-    def languages(self) -> frozenset[str] | None:
-        return self._load().languages
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._load(), name)
