@@ -73,7 +73,7 @@ def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder,
 
     Once built, communities are kept in step with the graph by every command that changes it
     (``graph.maintain.refresh_communities``)."""
-    from banyan.graph.maintain import ALGORITHMS, detect_communities
+    from banyan.graph.maintain import ALGORITHMS, detect_communities, store_communities
 
     if algorithm not in ALGORITHMS:
         raise BanyanError(f"unknown community algorithm {algorithm!r}; choose dual or leiden")
@@ -95,8 +95,6 @@ def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder,
         failed = sum(not r.ok for r in results)
         written = len(results) - failed
         errors = [r.error for r in results if not r.ok and r.error][:5]
-    from banyan.graph.maintain import store_communities
-
     store_communities(store, embedder, tree, algorithm)
     return CommunityBuildReport(len(tree), n_levels, algorithm, written, failed,
                                 round(time.perf_counter() - t0, 3), errors)
