@@ -1,3 +1,7 @@
+# NOTE TO THE ACL ENGINEER (helper): the lead already implemented access control end to end (store allow-lists,
+# app/access.py, app/documents.py, app/explore.py, masked indexes, restricted graph, ScopedStore, CLI --allow/--as,
+# tests/test_acl.py: 18 passing). Do NOT reimplement or restructure it. Your remaining job: review it for leaks,
+# add tests you find missing (tests/test_explore.py), write docs/access-control.md, and report. Lead removes this note.
 """The Python API: every use case of one index as a typed operation.
 
 ``Banyan(index_dir)`` is the facade the CLI (and the REST and MCP servers) call: the shells only
@@ -13,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from banyan.app import graph_ops, schema_ops
-from banyan.app.view import IndexView
+from banyan.app import documents, explore, graph_ops, schema_ops
+from banyan.app.view import IndexView, ReadSnapshot
 from banyan.embed import Embedder, create_embedder
 from banyan.extract.schema import Schema, load_schema
 from banyan.index.pipeline import (
@@ -28,7 +32,20 @@ from banyan.index.pipeline import (
 )
 from banyan.settings import CONFIG_FILE, Settings, load_settings, settings_to_toml
 from banyan.store import PendingWork, SQLiteStore, StoreStats
-from banyan.types import Community, EntityView, IndexReport, SearchResult, TypeProposal
+from banyan.types import (
+    PUBLIC,
+    Access,
+    Community,
+    DocumentInfo,
+    DocumentText,
+    EntityView,
+    GraphNode,
+    IndexReport,
+    SearchResult,
+    Subgraph,
+    TypeProposal,
+    normalize_principals,
+)
 
 if TYPE_CHECKING:  # the answer engine and the LLM layer load on first use: a search does not pay for them
     from banyan.answer import Answer, AnswerContext, AnswerEngine
@@ -70,7 +87,7 @@ class Banyan:
 
     # -- indexing -------------------------------------------------------------------------------
     def index(self, paths: Iterable[Path | str], *, progress: Progress | None = None,
-              embed: bool = True, wait: bool = True) -> IndexReport:
+              embed: bool = True, wait: bool = True, allow: Iterable[str] | None = None) -> IndexReport:
         """Index files and folders; returns counts, failures and seconds per stage.
 
         One writer at a time: while another process writes this index, wait for it (``wait``) or
@@ -79,7 +96,8 @@ class Banyan:
         with self.store.writing(wait=wait):
             self._write_config()
             report = IndexReport()
-            ingest_files(self.store, paths, self.settings, report, progress)
+            ingest_files(self.store, paths, self.settings, report, progress,
+                         None if allow is None else normalize_principals(allow) or {PUBLIC})
             if embed:
                 embed_missing(self.store, self.embedder(), self.settings.embedding.include_title, report, progress)
             if self.settings.graph.enabled:
@@ -104,8 +122,11 @@ class Banyan:
         """Forget an indexed file (or every indexed file under a folder) and everything derived from
         it, graph included, in this call; returns how many documents went. NotIndexedError if
         ``path`` names nothing indexed."""
+        return self._remove([path], wait=wait)
+
+    def _remove(self, paths: list[Path | str], *, wait: bool = True) -> int:
         with self.store.writing(wait=wait):
-            _, documents = remove_paths(self.store, [path])
+            _, documents = remove_paths(self.store, paths)
             report = IndexReport()
             if self.settings.graph.enabled:
                 self.build_graph(report)
@@ -133,46 +154,49 @@ class Banyan:
             tmp.replace(path)  # atomic: a killed run never leaves half a config behind
 
     # -- searching --------------------------------------------------------------------------------
-    def search(self, query: str, mode: str | None = None, k: int | None = None) -> list[SearchResult]:
+    def search(self, query: str, mode: str | None = None, k: int | None = None, *,
+               access: Access | None = None) -> list[SearchResult]:
         """Ranked, cited passages for ``query``. Safe to call from many threads at once."""
         if not query.strip():
             raise ValueError("empty query")
-        snap = self.view.snapshot()  # one consistent set of indexes for this request
+        snap = self.view.snapshot(access)  # one consistent set of indexes for this request
         q = snap.query(query)
         hits = snap.retriever().search(q, mode or self.settings.retrieval.default_mode, k or self.settings.retrieval.k)
-        found = self.store.citations([h.chunk_id for h in hits])
+        found = snap.store().citations([h.chunk_id for h in hits])
         return [
             SearchResult(rank, h.score, found[h.chunk_id].text, found[h.chunk_id].citation, h.routes)
             for rank, h in enumerate((h for h in hits if h.chunk_id in found), 1)
         ]
 
-    def resolve_mode(self, query: str, mode: str | None = None) -> str:
+    def resolve_mode(self, query: str, mode: str | None = None, *, access: Access | None = None) -> str:
         """The mode ``auto`` (or ``mode``) stands for with this question on this index."""
-        snap = self.view.snapshot()
+        snap = self.view.snapshot(access)
         return snap.retriever().resolve_mode(snap.query(query), mode or self.settings.retrieval.default_mode)
 
     # -- answering (banyan.answer) ------------------------------------------------------------------
-    def answer_context(self, question: str, mode: str = "auto", budget: int | None = None) -> AnswerContext:
+    def answer_context(self, question: str, mode: str = "auto", budget: int | None = None, *,
+                       access: Access | None = None) -> AnswerContext:
         """What ``ask`` would give the model (no LLM call): the mode's sections, numbered evidence, tokens."""
-        return self._answers().context(question, mode, budget)
+        return self._answers(access).context(question, mode, budget)
 
     def ask(self, question: str, mode: str = "auto", *, budget: int | None = None, reject: bool = False,
-            llm: LLM | None = None, transform: str | None = None) -> Answer:
+            llm: LLM | None = None, transform: str | None = None, access: Access | None = None) -> Answer:
         """A cited answer from ``llm``, else the configured LLM, else extractive (the best evidence sentences).
         An LLM failure is reported in ``Answer.error`` with the evidence still there. ``transform``: none,
         multi-query, hyde or step-back (default ``answer.transform``; needs an LLM)."""
-        return self._answers().ask(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
+        return self._answers(access).ask(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
 
     def ask_stream(self, question: str, mode: str = "auto", *, budget: int | None = None, reject: bool = False,
-                   llm: LLM | None = None, transform: str | None = None) -> Iterator[str | Answer]:
+                   llm: LLM | None = None, transform: str | None = None,
+                   access: Access | None = None) -> Iterator[str | Answer]:
         """The answer's text pieces as the model writes them, then the final ``Answer``."""
-        return self._answers().stream(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
+        return self._answers(access).stream(question, mode, budget=budget, reject=reject, llm=llm, transform=transform)
 
-    def _answers(self) -> AnswerEngine:
+    def _answers(self, access: Access | None = None) -> AnswerEngine:
         from banyan.answer import AnswerEngine, IndexReader
 
-        view = self.view.snapshot()  # one request: the question is linked and walked on one graph
-        reader = IndexReader(self.store, view.retriever(), lambda: view.graph().kg if view.has_graph() else None,
+        view = self.view.snapshot(access)  # one request: the question is linked and walked on one graph
+        reader = IndexReader(view.store(), view.retriever(), lambda: view.graph().kg if view.has_graph() else None,
                              self.settings.answer, self.settings.retrieval)
         return AnswerEngine(reader, self.settings.llm, view.query,
                             self._configured_llm if self.settings.llm.model else None)
@@ -212,9 +236,9 @@ class Banyan:
         """Chunks whose LLM extraction failed; the next ``index`` retries them."""
         return schema_ops.failed_chunks(self.store, limit)
 
-    def entity(self, name: str) -> EntityView:
+    def entity(self, name: str, *, access: Access | None = None) -> EntityView:
         """Type, aliases, relations, attributes and source chunks of the entity called ``name``."""
-        return graph_ops.entity_view(self.store, name, self.index_dir)
+        return graph_ops.entity_view(self.view.snapshot(access).store(), name, self.index_dir)
 
     def unmerge(self, a: str, b: str) -> bool:
         """Keep names ``a`` and ``b`` apart from now on and re-resolve; True if they are now separate."""
@@ -224,9 +248,9 @@ class Banyan:
         ea, eb = self.store.find_entity(na), self.store.find_entity(nb)
         return not (ea is not None and eb is not None and ea.id == eb.id)
 
-    def export_graph(self, out: Path, fmt: str = "graphml") -> graph_ops.ExportReport:
+    def export_graph(self, out: Path, fmt: str = "graphml", *, access: Access | None = None) -> graph_ops.ExportReport:
         """Write the graph as GraphML (a file) or neo4j-admin import CSVs (a folder)."""
-        return graph_ops.export_graph(self.store, Path(out), fmt)
+        return graph_ops.export_graph(self.view.snapshot(access).store(), Path(out), fmt)
 
     # -- communities -------------------------------------------------------------------------------
     def build_communities(self, algorithm: str = "dual", *, llm_reports: bool = False, llm_model: str | None = None,
@@ -241,13 +265,50 @@ class Banyan:
         """Dual perception vs Leiden on this index's graph (levels, sizes, modularity, coherence, time)."""
         return graph_ops.compare_communities(self.view.graph().kg, self.settings)
 
-    def communities(self, level: int | None = None, limit: int = 50) -> list[Community]:
+    def communities(self, level: int | None = None, limit: int = 50, *,
+                    access: Access | None = None) -> list[Community]:
         """Stored communities, largest first within each level."""
-        return graph_ops.list_communities(self.store, level, limit)
+        return graph_ops.list_communities(self.view.snapshot(access).store(), level, limit)
 
-    def community(self, community_id: str) -> Community:
+    def community(self, community_id: str, *, access: Access | None = None) -> Community:
         """One community (id or id prefix) with its report and main members."""
-        return graph_ops.get_community(self.store, community_id)
+        return graph_ops.get_community(self.view.snapshot(access).store(), community_id)
+
+    # -- documents and graph exploration (the server and web UI) ---------------------------------
+    # Each shows only what ``access`` may see (None: everything); something hidden is reported
+    # exactly like something missing (a NotFoundError), so its existence does not leak.
+    def documents(self, *, access: Access | None = None) -> list[DocumentInfo]:
+        """Indexed documents the caller may see, by source."""
+        return documents.list_documents(self.store, access or Access.everything())
+
+    def document(self, doc_id: str, *, access: Access | None = None) -> DocumentText:
+        """One document's text and chunk spans (DocumentNotFoundError if missing or not visible)."""
+        return documents.read_document(self.store, doc_id, access or Access.everything())
+
+    def remove_document(self, doc_id: str, *, access: Access | None = None, wait: bool = True) -> int:
+        """Remove the file(s) a visible document came from, and all derived from them; returns documents removed."""
+        return self._remove(list(documents.document_files(self.store, doc_id, access or Access.everything())),
+                            wait=wait)
+
+    def find_entities(self, text: str, limit: int = 20, *, access: Access | None = None) -> list[GraphNode]:
+        """Entities whose name or an alias matches ``text`` (exact, prefix, substring; most mentioned first)."""
+        snap = self.view.snapshot(access)
+        return explore.find_entities(snap.graph().kg, text, limit, self._communities_of(snap))
+
+    def neighbourhood(self, name: str, depth: int = 1, limit: int = 200, *,
+                      access: Access | None = None) -> Subgraph:
+        """The entity and what its relations reach within ``depth`` hops (at most ``limit`` nodes)."""
+        snap = self.view.snapshot(access)
+        return explore.neighbourhood(snap.graph().kg, name, depth, limit, self._communities_of(snap))
+
+    def graph_overview(self, limit: int = 2000, *, access: Access | None = None) -> Subgraph:
+        """The best-connected ``limit`` entities and the relations among them (the explorer's first view)."""
+        snap = self.view.snapshot(access)
+        return explore.overview(snap.graph().kg, limit, self._communities_of(snap))
+
+    def _communities_of(self, snap: ReadSnapshot) -> dict[str, str]:
+        """Entity id -> its finest community's id (empty without communities)."""
+        return {m: c.id for c in snap.store().communities(level=0, with_members=True) for m in c.members}
 
     def close(self) -> None:
         self.store.close()

@@ -10,7 +10,7 @@ import typer
 
 from banyan.answer import ANSWER_MODES, TRANSFORMS, Answer
 from banyan.api import Banyan
-from banyan.cli_common import ExitCode, IndexOpt, console, err
+from banyan.cli_common import AsOpt, ExitCode, IndexOpt, access_of, console, err
 
 ModeOpt = Annotated[str, typer.Option("--mode", "-m", help=" | ".join(ANSWER_MODES))]
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="model name (OpenAI-compatible) or gguf:PATH "
@@ -60,7 +60,7 @@ def ask(question: Annotated[str, typer.Argument(help="the question")], mode: Mod
         budget: Annotated[int | None, typer.Option(help="context budget in tokens [default: answer.context_tokens]")]
         = None,
         stream: Annotated[bool, typer.Option("--stream/--no-stream", help="print the answer as it is written")] = True,
-        llm: LlmOpt = None, index: IndexOpt = None,
+        llm: LlmOpt = None, index: IndexOpt = None, as_: AsOpt = None,
         transform: Annotated[str | None, typer.Option("--transform", help="query transform (needs an LLM): "
                                                       "none | multi-query | hyde | step-back "
                                                       "[default: answer.transform]")] = None) -> None:
@@ -76,12 +76,14 @@ def ask(question: Annotated[str, typer.Argument(help="the question")], mode: Mod
     where: Path = index or load_settings(None).index.dir
     with Banyan(where, {"llm": {"model": llm}} if llm else None, create=False) as bn:
         if as_json or not stream:
-            answer = bn.ask(question, mode, budget=budget, reject=reject, transform=transform)
+            answer = bn.ask(question, mode, budget=budget, reject=reject, transform=transform,
+                            access=access_of(as_))
             shown = None
         else:
             parts: list[str] = []
             answer = None
-            for item in bn.ask_stream(question, mode, budget=budget, reject=reject, transform=transform):
+            for item in bn.ask_stream(question, mode, budget=budget, reject=reject, transform=transform,
+                                      access=access_of(as_)):
                 if isinstance(item, Answer):
                     answer = item
                 else:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from banyan.api import Banyan
+from banyan.types import Access
 
 console = Console()
 err = Console(stderr=True)
@@ -19,6 +20,22 @@ for _c in (console, err):  # redirected output: whole lines for logs and scripts
     _c.soft_wrap = not _c.is_terminal
 
 IndexOpt = Annotated[Path | None, typer.Option("--index", "-i", help="index directory [default: ./.banyan]")]
+AllowOpt = Annotated[str | None, typer.Option(
+    "--allow", help="comma-separated principals (users, groups) that may read these files [default: public; an "
+                    "already indexed file keeps its own]")]
+AsOpt = Annotated[str | None, typer.Option(
+    "--as", help="act as these comma-separated principals: see only documents they are allowed [default: all]")]
+
+
+def access_of(principals: str | None) -> Access | None:
+    """``--as a,b`` -> Access.of(a, b); None (everything) without the option."""
+    return None if principals is None else Access.of(*principals.split(","))
+
+
+def allow_of(principals: str | None) -> list[str] | None:
+    return None if principals is None else [p for p in principals.split(",") if p.strip()]
+
+
 NoGraphOpt = Annotated[bool, typer.Option("--no-graph", help="skip the knowledge graph (graph modes unavailable)")]
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="onnx (default) | e5 (multilingual) | sentence-transformers | openai | hash")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from banyan.cli_common import IndexOpt, console, err
+from banyan.cli_common import AsOpt, IndexOpt, access_of, console, err
 from banyan.cli_common import open_index as _open
 
 graph_app = typer.Typer(no_args_is_help=True, help="The knowledge graph: statistics, entities, export.")
@@ -29,10 +29,11 @@ def graph_stats(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("-
 
 
 @graph_app.command("show")
-def graph_show(entity: str, index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def graph_show(entity: str, index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False,
+               as_: AsOpt = None) -> None:
     """An entity: type, aliases, relations, attributes and the chunks it comes from."""
     with _open(index) as bn:
-        view = bn.entity(entity)
+        view = bn.entity(entity, access=access_of(as_))
     if as_json:
         print(json.dumps(view.to_dict(), ensure_ascii=False, indent=2))
         return

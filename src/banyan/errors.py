@@ -66,3 +66,20 @@ class BudgetExceededError(LLMError):
 
 class StructuredOutputError(LLMError):
     """The model's reply could not be turned into valid JSON for the schema, even after repair and a re-ask."""
+
+
+class NotFoundError(BanyanError):
+    """Something asked for by id or name does not exist, or the caller may not see it (the same
+    error either way, so a restricted document's existence never leaks)."""
+
+
+class DocumentNotFoundError(NotFoundError):
+    """No such document, or not visible to the caller."""
+
+
+class EntityNotFoundError(NotFoundError):
+    """No such entity, or none of its sources is visible to the caller."""
+
+
+class CommunityNotFoundError(NotFoundError):
+    """No such community, or none of its members is visible to the caller."""

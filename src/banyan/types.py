@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -373,3 +374,125 @@ class TypeProposal:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "description": self.description, "chunks": self.n_chunks,
                 "examples": list(self.examples), "status": self.status}
+
+
+# -- access control -------------------------------------------------------------------------------
+
+PUBLIC = "public"
+"""The principal every caller has: a document allowed to ``public`` (the default) is visible to all."""
+
+
+def normalize_principals(names: Iterable[str]) -> frozenset[str]:
+    """Principals as stored and compared: stripped, lower-cased, empty names dropped."""
+    return frozenset(n.strip().lower() for n in names if n and n.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who is asking. ``principals`` are names a caller acts as (a user and its groups); a document
+    is visible if its allow-list names ``public`` or one of them. ``Access.everything()`` (the local
+    CLI, an admin key) sees every document without filtering."""
+
+    principals: frozenset[str] = frozenset()
+    all_documents: bool = False
+
+    @classmethod
+    def everything(cls) -> Access:
+        return cls(frozenset(), True)
+
+    @classmethod
+    def of(cls, *principals: str) -> Access:
+        return cls(normalize_principals(principals) | {PUBLIC})
+
+    def can_see(self, allowed: Iterable[str]) -> bool:
+        """Whether a document allowed to ``allowed`` is visible to this caller."""
+        return self.all_documents or any(p == PUBLIC or p in self.principals for p in allowed)
+
+    @property
+    def key(self) -> str:
+        """A stable cache key: callers with the same principals see the same documents."""
+        return "*" if self.all_documents else ",".join(sorted(self.principals | {PUBLIC}))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """An indexed document as listed to a caller."""
+
+    id: str
+    source: str
+    title: str
+    chunks: int
+    allow: tuple[str, ...]
+    """the principals its files allow (``public``: everyone)"""
+    indexed_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "title": self.title, "chunks": self.chunks,
+                "allow": list(self.allow), "indexed_at": self.indexed_at}
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSpan:
+    """Where one chunk lies in its document's text."""
+
+    chunk_id: str
+    ordinal: int
+    start: int
+    end: int
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chunk_id": self.chunk_id, "ordinal": self.ordinal, "start": self.start, "end": self.end,
+                "page": self.page}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentText:
+    """A document's full text and its chunks' spans (to show a cited passage in place)."""
+
+    info: DocumentInfo
+    text: str
+    chunks: tuple[ChunkSpan, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.info.to_dict(), "text": self.text, "spans": [c.to_dict() for c in self.chunks]}
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """An entity as the graph explorer shows it: a name, not an id."""
+
+    id: str
+    name: str
+    type: str
+    community: str | None
+    chunks: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "type": self.type, "community": self.community,
+                "chunks": self.chunks}
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    """Relations between two entities (node ids), merged: the phrase of the strongest, their count."""
+
+    source: str
+    target: str
+    relation: str
+    weight: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "relation": self.relation, "weight": self.weight}
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+    truncated: bool = False
+    """True when more nodes qualified than the limit allowed"""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges],
+                "truncated": self.truncated}

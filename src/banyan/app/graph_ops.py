@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from banyan.embed import Embedder
-from banyan.errors import BanyanError
+from banyan.errors import BanyanError, CommunityNotFoundError, EntityNotFoundError
 from banyan.graph.kg import KnowledgeGraph
 from banyan.settings import Settings
 from banyan.store import IndexStore
@@ -42,7 +42,7 @@ def entity_view(store: IndexStore, name: str, index_dir: Path) -> EntityView:
     """Everything the graph holds about the entity called ``name`` (any of its aliases)."""
     found = store.find_entity(normalize_name(name))
     if found is None:
-        raise BanyanError(f"no entity named {name!r} in {index_dir}; try `banyan graph stats` or a search")
+        raise EntityNotFoundError(f"no entity named {name!r} in {index_dir}; try `banyan graph stats` or a search")
     return EntityView(found, found.aliases, tuple(store.relations_of(found.aliases)),
                       tuple(store.attributes_of(found.aliases)), tuple(store.provenance_of(found.aliases)))
 
@@ -117,5 +117,5 @@ def list_communities(store: IndexStore, level: int | None = None, limit: int = 5
 def get_community(store: IndexStore, cid: str) -> Community:
     found = store.get_community(cid)
     if found is None:
-        raise BanyanError(f"no community {cid!r}; see `banyan communities list`")
+        raise CommunityNotFoundError(f"no community {cid!r}; see `banyan communities list`")
     return found

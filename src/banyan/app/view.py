@@ -1,3 +1,7 @@
+# NOTE TO THE ACL ENGINEER (helper): the lead already implemented access control end to end (store allow-lists,
+# app/access.py, app/documents.py, app/explore.py, masked indexes, restricted graph, ScopedStore, CLI --allow/--as,
+# tests/test_acl.py: 18 passing). Do NOT reimplement or restructure it. Your remaining job: review it for leaks,
+# add tests you find missing (tests/test_explore.py), write docs/access-control.md, and report. Lead removes this note.
 """The read side of an index: vectors, BM25, the knowledge graph and the routes over them.
 
 Each component is loaded on first use and kept while the store version it was built from holds.
@@ -16,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from banyan.app.access import MaskedIndex, ScopedStore, visible_chunks, visible_documents
 from banyan.embed import Embedder
 from banyan.errors import IndexMismatchError
 from banyan.extract.schema import Schema, relation_text
@@ -28,8 +33,14 @@ from banyan.retrieve import Query, Retriever, Route, build_base_routes, build_gr
 from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.settings import Settings
 from banyan.store import IndexStore
+from banyan.types import Access
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Visible:
+    chunks: frozenset[str] | None
 
 
 @dataclass
@@ -98,21 +109,36 @@ class IndexView:
     def has_graph(self) -> bool:
         return self.store.resolved_version() is not None
 
-    def graph(self) -> GraphRetriever:
+    def visible(self, access: Access | None) -> frozenset[str] | None:
+        """The chunk ids ``access`` may see, or None when it sees everything (the unfiltered fast path)."""
+        if access is None or access.all_documents:
+            return None
+        version = f"{self.store.version()}|{self.store.acl_version()}"
+        return self._cached(f"visible:{access.key}", version, lambda: _Visible(
+            visible_chunks(self.store, visible_documents(self.store, access)))).chunks
+
+    def graph(self, access: Access | None = None) -> GraphRetriever:
         resolved = self.store.resolved_version()
         if resolved is None:
             raise IndexMismatchError(
                 "graph modes need the knowledge graph, and this index has none: run `banyan index` with "
                 "graph.enabled = true (the default)"
             )
-        return self._cached("graph", f"{resolved}|{self.store.communities_version() or ''}", self._load_graph)
+        version = f"{resolved}|{self.store.communities_version() or ''}"
+        visible = self.visible(access)
+        if visible is None or access is None:
+            return self._cached("graph", version, self._load_graph)
+        return self._cached(f"graph:{access.key}", f"{version}|{self.store.acl_version()}",
+                            lambda: self._load_graph(visible))
 
-    def _load_graph(self) -> GraphRetriever:
+    def _load_graph(self, visible: frozenset[str] | None = None) -> GraphRetriever:
+        """The graph routes over the whole graph, or over the graph of the ``visible`` chunks only
+        (no community route there: community keywords are built from every document)."""
         emb, schema = self._embedder(), self._schema()
-        kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
+        kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim, visible)
         embed = cached_embed(self.store, emb, write=False)
         kinds = schema.typed_relations()
-        communities = self.store.communities(level=0, with_members=True)
+        communities = self.store.communities(level=0, with_members=True) if visible is None else []
         community_vectors, members = None, []
         if communities:
             pos = {eid: i for i, eid in enumerate(kg.entity_ids)}
@@ -127,13 +153,13 @@ class IndexView:
     def embedder(self) -> Embedder:
         return self._embedder()
 
-    def query(self, text: str) -> Query:
+    def query(self, text: str, access: Access | None = None) -> Query:
         """A ``Query`` on a fresh snapshot (a request that also searches uses one ``snapshot()`` for both)."""
-        return self.snapshot().query(text)
+        return self.snapshot(access).query(text)
 
-    def snapshot(self) -> ReadSnapshot:
-        """A consistent read view for one request (see ``ReadSnapshot``)."""
-        return ReadSnapshot(self)
+    def snapshot(self, access: Access | None = None) -> ReadSnapshot:
+        """A consistent read view for one request by ``access`` (None: everything; see ``ReadSnapshot``)."""
+        return ReadSnapshot(self, access)
 
 
 class ReadSnapshot:
@@ -144,10 +170,13 @@ class ReadSnapshot:
     the graph of one request all come from one snapshot.
     """
 
-    def __init__(self, view: IndexView) -> None:
+    def __init__(self, view: IndexView, access: Access | None = None) -> None:
         self._view = view
         self._lock = threading.RLock()  # building the graph routes loads the graph through _once too
         self._got: dict[str, Any] = {}
+        self.access = access
+        self.visible = view.visible(access)
+        """the chunks this request may read, or None for all of them"""
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -161,17 +190,29 @@ class ReadSnapshot:
     def bm25(self) -> BM25Index:
         return self._once("bm25", self._view.bm25)
 
+    def _searchable(self, load: Callable[[], Any]) -> Any:
+        """An index as this request may search it: masked to its chunks when it is restricted."""
+        return load() if self.visible is None else MaskedIndex(load(), self.visible)
+
     def has_graph(self) -> bool:
         return self._once("has_graph", self._view.has_graph)
 
     def graph(self) -> GraphRetriever:
-        return self._once("graph", self._view.graph)
+        return self._once("graph", lambda: self._view.graph(self.access))
+
+    def store(self) -> IndexStore | ScopedStore:
+        """The store reads of this request: limited to its chunks when it is restricted."""
+        if self.visible is None:
+            return self._view.store
+        return self._once("store", lambda: ScopedStore(self._view.store, self.visible,
+                                                       self.graph().kg if self.has_graph() else None))
 
     def get(self, name: str) -> Route | None:
         """The route called ``name`` over this snapshot's components (None if unknown). The routes are
         built once per snapshot; the graph ones (and so the graph) only when a graph route is asked for."""
         base = self._once("base routes", lambda: build_base_routes(
-            _Lazy(self.bm25), _Lazy(self.vectors), _LazyEmbedder(self._view.embedder),
+            _Lazy(lambda: self._searchable(self.bm25)), _Lazy(lambda: self._searchable(self.vectors)),
+            _LazyEmbedder(self._view.embedder),
             self._view.settings.retrieval.rrf_k))
         if name in base:
             return base[name]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,6 +19,8 @@ import scipy.sparse as sp
 from banyan.extract.schema import RELATED
 from banyan.graph.ppr import transition
 from banyan.store import IndexStore
+from banyan.text import normalize_name
+from banyan.types import Entity
 
 TOPIC_WEIGHT = 3.0
 NEXT_WEIGHT = 0.2
@@ -51,19 +54,32 @@ class KnowledgeGraph:
         return self.chunk_ids[i - self.n_entities]
 
     @classmethod
-    def load(cls, store: IndexStore, vectors_model: str, dim: int) -> KnowledgeGraph:
+    def load(cls, store: IndexStore, vectors_model: str, dim: int,
+             visible: Collection[str] | None = None) -> KnowledgeGraph:
+        """The whole graph, or (``visible``) the graph a caller who sees only those chunks would
+        have built: their mentions and triples only, entities and names with a visible mention."""
+        mentions, triples = store.load_mentions(), store.load_triples()
+        order = store.chunk_order()
+        aliases = store.alias_index()
         ents = store.load_entities()
+        if visible is not None:
+            mentions = [m for m in mentions if m.chunk_id in visible]
+            triples = [t for t in triples if t.chunk_id in visible]
+            order = [row for row in order if row[0] in visible]
+            seen = {m.norm for m in mentions}
+            aliases = {norm: eid for norm, eid in aliases.items() if norm in seen}
+            kept = set(aliases.values())
+            ents = [_visible_name(e, seen) for e in ents if e.id in kept]
         entity_ids = [e.id for e in ents]
         pos = {eid: i for i, eid in enumerate(entity_ids)}
-        norm_index = {norm: pos[eid] for norm, eid in store.alias_index().items() if eid in pos}
-        order = store.chunk_order()
+        norm_index = {norm: pos[eid] for norm, eid in aliases.items() if eid in pos}
         chunk_ids = [c for c, _, _ in order]
         n_e, n_c = len(entity_ids), len(chunk_ids)
         cpos = {c: n_e + i for i, c in enumerate(chunk_ids)}
 
         weights: dict[tuple[int, int], float] = defaultdict(float)
         home: dict[int, list[int]] = defaultdict(list)
-        for m in store.load_mentions():
+        for m in mentions:
             e, c = norm_index.get(m.norm), cpos.get(m.chunk_id)
             if e is not None and c is not None:
                 weights[(e, c)] += TOPIC_WEIGHT if m.topic else 1.0
@@ -71,7 +87,7 @@ class KnowledgeGraph:
                     home[e].append(c)
         pair_chunks: dict[tuple[int, int], set[str]] = defaultdict(set)
         typed_pairs: dict[str, dict[tuple[int, int], float]] = defaultdict(lambda: defaultdict(float))
-        for t in store.load_triples():
+        for t in triples:
             a, b = norm_index.get(t.head), norm_index.get(t.tail)
             if a is None or b is None or a == b:
                 continue
@@ -104,3 +120,10 @@ def _symmetric(weights: dict[tuple[int, int], float], n: int) -> sp.csr_matrix:
     vals = np.fromiter(weights.values(), dtype=np.float64)
     upper = sp.coo_matrix((vals, (rows, cols)), shape=(n, n))
     return (upper + upper.T).tocsr()
+
+
+def _visible_name(e: Entity, seen: set[str]) -> Entity:
+    """``e`` named by a name the caller can see (its canonical name may come from a hidden chunk)."""
+    shown = tuple(a for a in e.aliases if a in seen)
+    name = e.name if normalize_name(e.name) in seen or not shown else shown[0]
+    return replace(e, name=name, aliases=shown)

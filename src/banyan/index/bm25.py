@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from banyan.index.vectors import top_k
 from banyan.text import bm25_tokens as tokenize
 
@@ -102,7 +104,8 @@ class BM25Index:
                     return None
         return None
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``k`` best chunks; with ``mask`` (one bool per id), only chunks where it is True."""
         if not self.ids:
             return []
         vocab = self._r.vocab_dict
@@ -110,4 +113,6 @@ class BM25Index:
         if not toks:
             return []
         scores = self._r.get_scores(toks)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         return [(self.ids[i], float(scores[i])) for i in top_k(scores, k) if scores[i] > 0]

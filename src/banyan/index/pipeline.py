@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,8 +47,10 @@ def _timed(report: IndexReport, stage: str) -> Iterator[None]:
 
 
 def ingest_files(store: Store, paths: Iterable[Path | str], settings: Settings, report: IndexReport,
-                 progress: Progress) -> None:
-    """Read, chunk and store every changed file under ``paths``; failures go to ``report``."""
+                 progress: Progress, allow: Collection[str] | None = None) -> None:
+    """Read, chunk and store every changed file under ``paths``; failures go to ``report``.
+    ``allow``: the principals that may read these files (None keeps each file's, public when new);
+    an unchanged file only gets the new allow-list, nothing is re-read."""
     files, failures = discover(paths, settings.ingest.extensions)
     report.failures.extend(failures)
     report.files_seen += len(files)
@@ -75,6 +77,8 @@ def ingest_files(store: Store, paths: Iterable[Path | str], settings: Settings, 
             digest = hashlib.sha256(data).hexdigest()
             if store.file_hash(key) == digest:
                 report.files_unchanged += 1
+                if allow is not None:
+                    store.set_allow([key], allow)
                 continue
             try:
                 docs = read_file(path, data)
@@ -87,7 +91,7 @@ def ingest_files(store: Store, paths: Iterable[Path | str], settings: Settings, 
             cfg = settings.chunking
             chunks = [c for d in docs if d.id not in known for c in chunk_document(d, cfg.max_tokens, cfg.overlap_tokens)]
         with _timed(report, "store"):
-            change = store.replace_file(key, digest, docs, chunks)
+            change = store.replace_file(key, digest, docs, chunks, allow)
         report.files_indexed += 1
         report.documents_added += change.documents_added
         report.documents_removed += change.documents_removed

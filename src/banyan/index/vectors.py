@@ -42,8 +42,11 @@ class ExactVectorIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``k`` nearest chunks; with ``mask`` (one bool per id), only chunks where it is True."""
         if not self.ids:
             return []
         scores = self.matrix @ np.asarray(query, dtype=np.float32)
-        return [(self.ids[i], float(scores[i])) for i in top_k(scores, k)]
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        return [(self.ids[i], float(scores[i])) for i in top_k(scores, k) if np.isfinite(scores[i])]

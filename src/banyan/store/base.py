@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,9 +12,11 @@ import numpy as np
 from banyan.types import (
     AttributeValue,
     Chunk,
+    ChunkSpan,
     Citation,
     Community,
     Document,
+    DocumentInfo,
     Entity,
     ExtractionFailure,
     Mention,
@@ -128,7 +130,7 @@ class Store(Protocol):
         ...
 
     def replace_file(self, path: str, file_hash: str, documents: Sequence[Document],
-                     chunks: Sequence[Chunk]) -> FileChange:
+                     chunks: Sequence[Chunk], allow: Iterable[str] | None = None) -> FileChange:
         """Atomically make ``path``'s documents exactly ``documents``.
 
         ``chunks`` are those of documents not yet stored; documents no longer produced by any
@@ -202,6 +204,16 @@ class Store(Protocol):
     def close(self) -> None:
         ...
 
+    # -- access control (store/access_tables.py) ----------------------------------------------
+    def set_allow(self, paths: Collection[str], allow: Iterable[str]) -> int: ...
+    def acl_version(self) -> str: ...
+    def all_public(self) -> bool: ...
+    def document_allow(self) -> dict[str, set[str]]: ...
+    def chunk_documents(self) -> Iterator[tuple[str, str]]: ...
+    def documents_info(self, doc_ids: Collection[str] | None = None) -> list[DocumentInfo]: ...
+    def document_text(self, doc_id: str) -> tuple[str, list[ChunkSpan]] | None: ...
+    def document_files(self, doc_id: str) -> list[str]: ...
+
 
 class GraphStore(Protocol):
     """The knowledge graph's seam: raw extractions per chunk, resolved entities, communities.
@@ -260,7 +272,7 @@ class GraphStore(Protocol):
     def relations_of(self, norms: Sequence[str], limit: int = 50) -> list[Triple]: ...
     def attributes_of(self, norms: Sequence[str], limit: int = 50) -> list[AttributeValue]: ...
     def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[Provenance]: ...
-    def relation_edges(self) -> list[RelationEdge]: ...
+    def relation_edges(self, chunks: Collection[str] | None = None) -> list[RelationEdge]: ...
     def graph_stats(self) -> dict[str, object]: ...
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -268,8 +268,9 @@ class GraphTables(ExtractionTables):
                 JOIN documents d ON d.id = c.doc_id WHERE m.norm IN ({marks}) GROUP BY m.chunk_id
                 ORDER BY MAX(m.topic) DESC, d.title LIMIT ?""", [*norms, limit])]
 
-    def relation_edges(self) -> list[RelationEdge]:
-        """Triples mapped to resolved entities and merged per (head, tail, type), in a stable order.
+    def relation_edges(self, chunks: Collection[str] | None = None) -> list[RelationEdge]:
+        """Triples mapped to resolved entities and merged per (head, tail, type), in a stable order
+        (only triples from ``chunks``, when given).
 
         A name shared by entities of different types maps to the most mentioned one (then the
         smallest id); triples whose ends do not resolve, or resolve to one entity, are left out."""
@@ -282,7 +283,7 @@ class GraphTables(ExtractionTables):
         for chunk_id, head, phrase, tail, kind in self._db.execute(
                 "SELECT chunk_id, head, phrase, tail, type FROM triples"):
             a, b = owner.get(head), owner.get(tail)
-            if a is None or b is None or a[1] == b[1]:
+            if a is None or b is None or a[1] == b[1] or (chunks is not None and chunk_id not in chunks):
                 continue
             phrases, chunks, count = groups.setdefault((a[1], b[1], kind), (set(), set(), [0]))
             phrases.add(phrase)

@@ -8,20 +8,21 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from banyan.errors import IndexNotFoundError, NotIndexedError, StoreError
+from banyan.store.access_tables import ACL_META, AccessTables, add_allow_column, encode_allow
 from banyan.store.base import FileChange, Passage, PendingWork, StoreStats
 from banyan.store.extraction_tables import add_source_columns
 from banyan.store.graph_tables import GRAPH_SCHEMA, GraphTables
 from banyan.store.lock import WriteLock
 from banyan.types import Chunk, Citation, Document
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _CREATED = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
 DB_FILE = "banyan.sqlite"
 RUN_META = "unfinished_run"
@@ -31,7 +32,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, content_hash TEXT NOT NULL, n_documents INTEGER NOT NULL,
-    indexed_at REAL NOT NULL);
+    indexed_at REAL NOT NULL, allow TEXT NOT NULL DEFAULT 'public');
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
     metadata TEXT NOT NULL);
@@ -55,7 +56,7 @@ def index_exists(index_dir: Path | str) -> bool:
     return (Path(index_dir) / DB_FILE).is_file()
 
 
-class SQLiteStore(GraphTables):
+class SQLiteStore(GraphTables, AccessTables):
     """The embedded store: ``<index_dir>/banyan.sqlite``.
 
     Each thread gets its own connection (SQLite connections must not be shared by threads that
@@ -102,10 +103,11 @@ class SQLiteStore(GraphTables):
             for stmt in [*filter(str.strip, _SCHEMA.split(";")), *GRAPH_SCHEMA]:
                 self._db.execute(stmt)
             add_source_columns(self._db)  # v2 -> v3: provenance column on raw graph rows
+            add_allow_column(self._db)  # v3 -> v4: each file's allow-list
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('graph_changes', '0')")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None or int(row[0]) < SCHEMA_VERSION:  # v1 -> v2 -> v3: tables and columns added above
+            if row is None or int(row[0]) < SCHEMA_VERSION:  # v1 -> ... -> v4: tables and columns added above
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
@@ -169,7 +171,10 @@ class SQLiteStore(GraphTables):
         return found
 
     def replace_file(self, path: str, file_hash: str, documents: Sequence[Document],
-                     chunks: Sequence[Chunk]) -> FileChange:
+                     chunks: Sequence[Chunk], allow: Iterable[str] | None = None) -> FileChange:
+        """Store a new version of ``path``. ``allow`` (principals) is set in the same transaction, so
+        a restricted file is never visible to others, not even for a moment; None keeps the file's
+        allow-list (``public`` for a new file)."""
         db = self._db
         with self._tx():
             old = {r[0] for r in db.execute("SELECT doc_id FROM doc_sources WHERE path=?", (path,))}
@@ -188,9 +193,13 @@ class SQLiteStore(GraphTables):
             )
             n_chunks = cur.rowcount
             removed = self._drop_orphans(old - {d.id for d in documents})
-            db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?)", (path, file_hash, len(documents), time.time())
-            )
+            db.execute(  # keeps the file's allow-list when it changes
+                "INSERT INTO files (path, content_hash, n_documents, indexed_at) VALUES (?,?,?,?) ON CONFLICT(path) "
+                "DO UPDATE SET content_hash=excluded.content_hash, n_documents=excluded.n_documents, "
+                "indexed_at=excluded.indexed_at", (path, file_hash, len(documents), time.time()))
+            if allow is not None:
+                db.execute("UPDATE files SET allow=? WHERE path=?", (encode_allow(allow), path))
+                self._bump(ACL_META)
             if added or removed or n_chunks:
                 self._bump()
         return FileChange(added, removed, n_chunks)
