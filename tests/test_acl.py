@@ -15,7 +15,7 @@ import pytest
 
 from banyan import Banyan
 from banyan.cli import sample_corpus_dir
-from banyan.errors import CommunityNotFoundError, DocumentNotFoundError, EntityNotFoundError
+from banyan.errors import CommunityNotFoundError, DocumentNotFoundError, EntityNotFoundError, PermissionDeniedError
 from banyan.llm import build_llm
 from banyan.settings import LLMSettings
 from banyan.types import Access
@@ -103,6 +103,9 @@ def test_documents_listing_and_reading(bn):
         bn.document("0" * 16, access=BOB)
     with pytest.raises(DocumentNotFoundError):
         bn.remove_document(memo, access=BOB)
+    public = next(d.id for d in bn.documents() if d.title == "Lumen Bridge")
+    with pytest.raises(PermissionDeniedError):  # bob sees it, but only an admin removes what everyone reads
+        bn.remove_document(public, access=BOB)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -83,3 +83,7 @@ class EntityNotFoundError(NotFoundError):
 
 class CommunityNotFoundError(NotFoundError):
     """No such community, or none of its members is visible to the caller."""
+
+
+class PermissionDeniedError(BanyanError):
+    """The caller may see this, but not change it (e.g. deleting a public document without an admin key)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from banyan.app.access import visible_documents
-from banyan.errors import DocumentNotFoundError
+from banyan.errors import DocumentNotFoundError, PermissionDeniedError
 from banyan.store import IndexStore
-from banyan.types import Access, DocumentInfo, DocumentText
+from banyan.types import PUBLIC, Access, DocumentInfo, DocumentText
 
 
 def list_documents(store: IndexStore, access: Access) -> list[DocumentInfo]:
@@ -30,6 +30,9 @@ def read_document(store: IndexStore, doc_id: str, access: Access) -> DocumentTex
 
 
 def document_files(store: IndexStore, doc_id: str, access: Access) -> list[str]:
-    """The files to remove to remove ``doc_id`` (it must be visible to ``access``)."""
-    _check(store, doc_id, access)
+    """The files to remove to remove ``doc_id``. It must be visible to ``access``; a public document
+    (everyone reads it) may only be removed by a caller who sees everything (an admin)."""
+    info = _check(store, doc_id, access)
+    if PUBLIC in info.allow and not access.all_documents:
+        raise PermissionDeniedError(f"document {doc_id!r} is public: only an admin may remove it")
     return store.document_files(doc_id)
