@@ -15,14 +15,29 @@ from rich.table import Table
 
 from banyan.api import Banyan
 from banyan.cli_answer import ask, print_answer
-from banyan.cli_bench import bench_qa
-from banyan.cli_common import EmbedderOpt, ExitCode, IndexOpt, NoGraphOpt, NoWaitOpt, RichProgress, console, err
+from banyan.cli_bench import bench_qa, bench_serve
+from banyan.cli_common import (
+    AllowOpt,
+    AsOpt,
+    EmbedderOpt,
+    ExitCode,
+    IndexOpt,
+    NoGraphOpt,
+    NoWaitOpt,
+    RichProgress,
+    access_of,
+    allow_of,
+    console,
+    err,
+)
 from banyan.cli_common import open_index as _open
 from banyan.cli_common import overrides as _overrides
 from banyan.cli_cost import bench_cost
 from banyan.cli_graph import communities_app, graph_app
 from banyan.cli_llm import llm_app, usage
+from banyan.cli_mcp import mcp
 from banyan.cli_schema import schema_app
+from banyan.cli_server import register as register_server
 from banyan.errors import BanyanError, IndexBusyError
 from banyan.retrieve import MODES
 from banyan.types import IndexReport, SearchResult
@@ -37,7 +52,10 @@ app.command()(usage)
 app.command()(ask)
 bench_app.command("qa")(bench_qa)
 bench_app.command("cost")(bench_cost)
+bench_app.command("serve")(bench_serve)
+app.command()(mcp)
 app.add_typer(schema_app, name="schema")
+register_server(app)  # serve, keys
 ExtractorOpt = Annotated[str | None, typer.Option(
     "--extractor", help="nlp (default, no LLM) | llm | hybrid (NLP first, the LLM where it adds)")]
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="extraction LLM: model name or gguf:PATH")]
@@ -72,13 +90,14 @@ def _print_results(query: str, results: list[SearchResult]) -> None:
 @app.command()
 def index(paths: Annotated[list[Path] | None, typer.Argument(help="files and folders to index")] = None,
           index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
-          no_wait: NoWaitOpt = False, extractor: ExtractorOpt = None, llm: LlmOpt = None) -> None:
+          no_wait: NoWaitOpt = False, extractor: ExtractorOpt = None, llm: LlmOpt = None,
+          allow: AllowOpt = None) -> None:
     """Index files and folders (.txt .md .json .jsonl .pdf .docx .html). Unchanged files are skipped;
     with no paths, finishes what an interrupted run left undone. Exit code 3 if any file failed."""
     with _open(index, embedder, no_graph, create=True, extra={
             **({"graph": {"extractor": extractor}} if extractor else {}),
             **({"llm": {"model": llm}} if llm else {})}) as bn:
-        report = bn.index(paths or [], progress=RichProgress(), wait=not no_wait)
+        report = bn.index(paths or [], progress=RichProgress(), wait=not no_wait, allow=allow_of(allow))
     _print_report(report)
     if report.failures:
         raise typer.Exit(ExitCode.PARTIAL)
@@ -88,10 +107,10 @@ def index(paths: Annotated[list[Path] | None, typer.Argument(help="files and fol
 def search(query: str, mode: Annotated[str | None, typer.Option(help=f"{' | '.join(MODES)}")] = None,
            k: Annotated[int | None, typer.Option("--k", "-k", help="number of passages")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-           index: IndexOpt = None) -> None:
+           index: IndexOpt = None, as_: AsOpt = None) -> None:
     """Ranked, cited passages for QUERY."""
     with _open(index) as bn:
-        results = bn.search(query, mode=mode, k=k)  # type: ignore[arg-type]
+        results = bn.search(query, mode=mode, k=k, access=access_of(as_))  # type: ignore[arg-type]
     if as_json:
         print(json.dumps({"query": query, "results": [r.to_dict() for r in results]}, ensure_ascii=False, indent=2))
     else:
