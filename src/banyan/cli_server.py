@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 from pathlib import Path
@@ -19,15 +18,6 @@ if TYPE_CHECKING:  # the server loads only when a command needs it
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of `banyan serve`: each key acts as a user and groups.")
 
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to ``host`` only accepts connections from this machine."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 def _index_dir(index: Path | None) -> Path:
@@ -51,6 +41,8 @@ def serve(host: Annotated[str, typer.Option(help="address to bind; anything but 
           log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info") -> None:
     """Serve the REST API, OpenAI/Ollama-compatible chat and the web UI (OpenAPI docs at /docs).
     Exit code 2 if asked to bind beyond loopback with no active API key."""
+    from banyan.server.auth import is_loopback
+
     ring = _ring(index)
     loopback = is_loopback(host)
     if not loopback and not ring.has_active():

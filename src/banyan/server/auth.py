@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,3 +60,13 @@ def authenticate(ring: KeyRing | None, secret: str | None, *, require_keys: bool
     if key is None:
         raise AuthError("invalid or revoked API key")
     return Caller(key.access(), key)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` only accepts connections from this machine."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

@@ -11,7 +11,6 @@ Built on the official MCP Python SDK (``mcp`` 2.x, ``MCPServer``).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pydantic import Field
 from banyan import __version__
 from banyan.errors import BanyanError
 from banyan.server.answers import passages
-from banyan.server.auth import AuthError, authenticate, presented_secret
+from banyan.server.auth import AuthError, authenticate, is_loopback, presented_secret
 from banyan.types import Access
 
 if TYPE_CHECKING:
@@ -74,14 +73,6 @@ class GateAccess:
             raise ToolError("this request carries no caller identity (it did not pass the API-key check)")
         return access
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 # -- the tools, as plain functions of (Banyan, Access, arguments) --------------------------------
