@@ -19,7 +19,7 @@ from banyan.errors import CommunityNotFoundError, DocumentNotFoundError, EntityN
 from banyan.llm import build_llm
 from banyan.settings import LLMSettings
 from banyan.types import Access
-from conftest import HASH
+from conftest import HASH, NO_GRAPH
 from fake_openai import FakeOpenAI
 
 MEMO = """# Board memo
@@ -29,7 +29,14 @@ contract from Harrow & Vale Construction. Odile Marchetti negotiated Project Nig
 Corvane Holdings, and the price agreed was 48 million crowns.
 
 Odile Marchetti reports to the Corvane Holdings board in Geneva. The Nightingale payment is due in March.
+
+Corvane Venture Holdings, the fund behind Project Nightingale, signed the papers in Zurich.
 """
+HARBOUR = """# Harbour note
+
+The Lumen Bridge maintenance contract was sold to CVH in May. CVH paid in cash.
+"""
+"""public text that names by acronym an entity only the memo spells out (resolution merges the two)"""
 SECRETS = ("Nightingale", "Corvane", "Marchetti", "48 million", "Zurich", "Geneva")
 ALICE, BOB = Access.of("alice", "legal"), Access.of("bob")
 QUESTIONS = ("Who negotiated Project Nightingale for Corvane Holdings?",
@@ -46,6 +53,7 @@ def _leaks(text: str) -> list[str]:
 def corpus(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("acl")
     shutil.copytree(sample_corpus_dir(), root / "public")
+    (root / "public" / "harbour.md").write_text(HARBOUR, encoding="utf-8")
     (root / "legal").mkdir()
     (root / "legal" / "memo.md").write_text(MEMO, encoding="utf-8")
     return root
@@ -127,8 +135,10 @@ def test_bob_ranking_equals_an_index_without_the_memo(bn, corpus, tmp_path):
         for q in QUESTIONS:
             ours = [(r.citation.chunk_id, round(r.score, 5)) for r in bn.search(q, mode, 8, access=BOB)]
             theirs = [(r.citation.chunk_id, round(r.score, 5)) for r in clean.search(q, mode, 8)]
-            if mode == "bm25":  # BM25's idf is corpus-wide: the order is the same, scores may differ
-                ours, theirs = [c for c, _ in ours], [c for c, _ in theirs]
+            if mode == "bm25":  # idf from bob's chunks only; lengths still normalized by the whole index's
+                assert [c for c, _ in ours] == [c for c, _ in theirs], q
+                assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=0.05), q
+                continue
             assert ours == theirs, (mode, q)
     clean.close()
 
@@ -207,3 +217,89 @@ def test_reindexing_changes_the_allow_list_without_reextracting(bn, corpus):
     assert any(r.citation.title == "Board memo" for r in bn.search(QUESTIONS[0], "hybrid", 10, access=BOB))
     bn.index([corpus / "legal"], allow=["legal"])
     assert _memo_id(bn) not in {d.id for d in bn.documents(access=BOB)}
+
+
+def test_a_public_alias_does_not_reveal_the_name_only_restricted_text_spells_out(bn):
+    """Resolution merged the public "CVH" with the memo's "Corvane Venture Holdings": bob sees the
+    entity under the name he can read, typed and counted from his chunks."""
+    merged = bn.find_entities("cvh")
+    assert merged and merged[0].name == "Corvane Venture Holdings"  # the whole graph: the memo's name wins
+    seen = bn.find_entities("cvh", access=BOB)
+    assert [n.name for n in seen] == ["CVH"] and seen[0].chunks == 1
+    view = bn.entity("CVH", access=BOB)
+    assert view.entity.name == "CVH" and not _leaks(json.dumps(view.to_dict()))
+    assert "corvane venture holdings" not in view.aliases
+    assert bn.entity("CVH", access=ALICE).entity.name == "Corvane Venture Holdings"
+    hood = bn.neighbourhood("CVH", depth=2, access=BOB)
+    assert not _leaks(json.dumps(hood.to_dict()))
+
+
+def test_bm25_scores_do_not_depend_on_restricted_text(bn):
+    """A term the memo uses often weighs, for bob, what it weighs among his own chunks: probing scores
+    cannot tell whether hidden documents use a word."""
+    for q in ("payment price agreed contract", "board maintenance contract Lumen Bridge"):
+        full = {r.citation.chunk_id: r.score for r in bn.search(q, "bm25", 20)}
+        bob = {r.citation.chunk_id: r.score for r in bn.search(q, "bm25", 20, access=BOB)}
+        assert bob and all(c in full for c in bob)
+        assert any(abs(bob[c] - full[c]) > 1e-6 for c in bob), "the memo's terms should change unmasked idf"
+
+
+def test_cache_keys_never_confuse_two_callers():
+    assert Access.of("a,b").key != Access.of("a", "b").key
+    assert Access.of("Alice").key == Access.of("alice", "public").key
+    assert Access.everything().key != Access.of("*").key
+
+
+def test_many_callers_stay_correct_beyond_the_cache_bound(bn):
+    for i in range(20):
+        assert not _leaks(json.dumps(bn.graph_overview(50, access=Access.of(f"user{i}")).to_dict()))
+    assert any(r.citation.title == "Board memo" for r in bn.search(QUESTIONS[0], "hybrid", 10, access=ALICE))
+    assert all(r.citation.title != "Board memo" for r in bn.search(QUESTIONS[0], "graph", 10, access=BOB))
+
+
+def test_removing_a_document_never_removes_what_the_caller_cannot_see(tmp_path):
+    """A document may come from several files; removing it removes them all. A non-admin may do
+    that only for files it reads and that are not public."""
+    b = Banyan(tmp_path / "idx", NO_GRAPH)
+    for name, allow in (("mine", ["bob"]), ("theirs", ["legal"]), ("ours", ["bob"])):
+        (tmp_path / name).mkdir()
+        b.index([tmp_path / name], allow=allow)  # empty folders: nothing yet
+    (tmp_path / "mine" / "a.md").write_text("# Shared\n\nThe same text in two files.\n", encoding="utf-8")
+    (tmp_path / "theirs" / "a.md").write_text("# Shared\n\nThe same text in two files.\n", encoding="utf-8")
+    (tmp_path / "ours" / "b.md").write_text("# Only bob\n\nBob's own note.\n", encoding="utf-8")
+    b.index([tmp_path / "mine", tmp_path / "ours"], allow=["bob"])
+    b.index([tmp_path / "theirs"], allow=["legal"])
+    bob = Access.of("bob")
+    shared = next(d for d in b.documents(access=bob) if d.title == "Shared")
+    assert shared.allow == ("bob", "legal")
+    with pytest.raises(PermissionDeniedError):  # it also comes from a file bob may not read
+        b.remove_document(shared.id, access=bob)
+    assert shared.id in {d.id for d in b.documents(access=Access.of("legal"))}
+    own = next(d for d in b.documents(access=bob) if d.title == "Only bob")
+    assert b.remove_document(own.id, access=bob) == 1
+    assert own.id not in {d.id for d in b.documents()}
+    b.close()
+
+
+def test_a_document_two_files_produced_shows_each_caller_a_file_it_may_see(tmp_path):
+    """The same text in a restricted file and a file bob reads is one document; bob sees it, but the
+    restricted file's path (its name may say what it holds) never reaches him."""
+    text = "# Harbour tolls\n\nThe Lumen Bridge toll rises in March, says Ada Whitcombe.\n"
+    for folder in ("legal-nightingale", "bob-notes"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "tolls.md").write_text(text, encoding="utf-8")
+    b = Banyan(tmp_path / "idx", HASH)
+    b.index([tmp_path / "legal-nightingale"], allow=["legal"])  # first: its path is the stored source
+    b.index([tmp_path / "bob-notes"], allow=["bob"])
+    bob = Access.of("bob")
+    [doc] = b.documents(access=bob)
+    assert "bob-notes" in doc.source and "nightingale" not in b.document(doc.id, access=bob).info.source
+    hits = b.search("Lumen Bridge toll", "hybrid", access=bob)
+    assert hits and all("nightingale" not in r.citation.source for r in hits)
+    ctx = b.answer_context("When does the Lumen Bridge toll rise?", "mix", access=bob)
+    assert ctx.evidence and all("nightingale" not in e.citation.source for e in ctx.evidence)
+    view = b.entity("Lumen Bridge", access=bob)
+    assert view.provenance and all("nightingale" not in p.source for p in view.provenance)
+    assert "nightingale" in b.documents(access=Access.of("legal"))[0].source
+    assert "nightingale" in b.documents()[0].source  # the stored source: bob would have seen it
+    b.close()

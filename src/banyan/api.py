@@ -1,7 +1,3 @@
-# NOTE TO THE ACL ENGINEER (helper): the lead already implemented access control end to end (store allow-lists,
-# app/access.py, app/documents.py, app/explore.py, masked indexes, restricted graph, ScopedStore, CLI --allow/--as,
-# tests/test_acl.py: 18 passing). Do NOT reimplement or restructure it. Your remaining job: review it for leaks,
-# add tests you find missing (tests/test_explore.py), write docs/access-control.md, and report. Lead removes this note.
 """The Python API: every use case of one index as a typed operation.
 
 ``Banyan(index_dir)`` is the facade the CLI (and the REST and MCP servers) call: the shells only
@@ -18,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from banyan.app import documents, explore, graph_ops, schema_ops
-from banyan.app.view import IndexView, ReadSnapshot
+from banyan.app.view import IndexView
 from banyan.embed import Embedder, create_embedder
 from banyan.extract.schema import Schema, load_schema
 from banyan.index.pipeline import (
@@ -293,22 +289,18 @@ class Banyan:
     def find_entities(self, text: str, limit: int = 20, *, access: Access | None = None) -> list[GraphNode]:
         """Entities whose name or an alias matches ``text`` (exact, prefix, substring; most mentioned first)."""
         snap = self.view.snapshot(access)
-        return explore.find_entities(snap.graph().kg, text, limit, self._communities_of(snap))
+        return explore.find_entities(snap.graph().kg, text, limit, snap.communities().entity_community)
 
     def neighbourhood(self, name: str, depth: int = 1, limit: int = 200, *,
                       access: Access | None = None) -> Subgraph:
         """The entity and what its relations reach within ``depth`` hops (at most ``limit`` nodes)."""
         snap = self.view.snapshot(access)
-        return explore.neighbourhood(snap.graph().kg, name, depth, limit, self._communities_of(snap))
+        return explore.neighbourhood(snap.graph().kg, name, depth, limit, snap.communities().entity_community)
 
     def graph_overview(self, limit: int = 2000, *, access: Access | None = None) -> Subgraph:
         """The best-connected ``limit`` entities and the relations among them (the explorer's first view)."""
         snap = self.view.snapshot(access)
-        return explore.overview(snap.graph().kg, limit, self._communities_of(snap))
-
-    def _communities_of(self, snap: ReadSnapshot) -> dict[str, str]:
-        """Entity id -> its finest community's id (empty without communities)."""
-        return {m: c.id for c in snap.store().communities(level=0, with_members=True) for m in c.members}
+        return explore.overview(snap.graph().kg, limit, snap.communities().entity_community)
 
     def close(self) -> None:
         self.store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,13 +242,16 @@ class EntityView:
     relations: tuple[Triple, ...]
     attributes: tuple[AttributeValue, ...]
     provenance: tuple[Provenance, ...]
+    names: dict[str, str] = field(default_factory=dict)
+    """display name of each entity the relations name (by norm), where the graph knows it"""
 
     def to_dict(self) -> dict[str, Any]:
         e = self.entity
         return {
             "id": e.id, "name": e.name, "type": e.type, "chunks": e.n_chunks, "aliases": list(self.aliases),
             "relations": [{"head": r.head, "phrase": r.phrase, "tail": r.tail, "type": r.type, "chunk_id": r.chunk_id,
-                           "source": r.source} for r in self.relations],
+                           "source": r.source, "head_name": self.names.get(r.head, r.head),
+                           "tail_name": self.names.get(r.tail, r.tail)} for r in self.relations],
             "attributes": [{"key": a.key, "value": a.value, "chunk_id": a.chunk_id} for a in self.attributes],
             "provenance": [{"chunk_id": p.chunk_id, "title": p.title, "source": p.source, "topic": p.topic}
                            for p in self.provenance],
@@ -410,8 +414,9 @@ class Access:
 
     @property
     def key(self) -> str:
-        """A stable cache key: callers with the same principals see the same documents."""
-        return "*" if self.all_documents else ",".join(sorted(self.principals | {PUBLIC}))
+        """A stable cache key: callers with the same principals see the same documents, and two
+        different sets of principals never share a key (a name may hold a comma: JSON, not a join)."""
+        return "*" if self.all_documents else json.dumps(sorted(self.principals | {PUBLIC}), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,3 @@
-# NOTE TO THE ACL ENGINEER (helper): the lead already implemented access control end to end (store allow-lists,
-# app/access.py, app/documents.py, app/explore.py, masked indexes, restricted graph, ScopedStore, CLI --allow/--as,
-# tests/test_acl.py: 18 passing). Do NOT reimplement or restructure it. Your remaining job: review it for leaks,
-# add tests you find missing (tests/test_explore.py), write docs/access-control.md, and report. Lead removes this note.
 """Access control on the read side: which chunks a caller may see, and reads limited to them.
 
 A caller sees the chunks of documents whose files allow one of its principals (or ``public``).
@@ -13,8 +9,8 @@ cases with every row from a hidden chunk dropped. The design is in docs/access-c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +22,8 @@ from banyan.types import Access, AttributeValue, Chunk, Community, Entity, Prove
 
 OVERFETCH = 8
 """store rows read per row wanted when hidden rows are dropped afterwards (then all of them)"""
+MEMBER_NAMES = 100
+"""member names a community shows (its most mentioned members), as ``store.get_community`` does"""
 
 
 def visible_documents(store: IndexStore, access: Access) -> frozenset[str] | None:
@@ -41,6 +39,25 @@ def visible_chunks(store: IndexStore, docs: frozenset[str] | None) -> frozenset[
     return frozenset(c for c, d in store.chunk_documents() if d in docs)
 
 
+def visible_sources(store: IndexStore, access: Access) -> dict[str, str]:
+    """Document id -> the source to show ``access``, for documents that several files produced and
+    that it sees through some of them only: the first of those (the stored source may name a file it
+    may not see, and a file's name can say what it holds)."""
+    out = {}
+    for doc_id, files in store.shared_documents().items():
+        seen = [path for path, allow in files if access.can_see(allow)]
+        if seen and len(seen) < len(files):
+            out[doc_id] = seen[0]
+    return out
+
+
+def chunk_sources(store: IndexStore, doc_sources: Mapping[str, str]) -> dict[str, str]:
+    """Chunk id -> the source to show, for the chunks of the documents in ``doc_sources``."""
+    if not doc_sources:
+        return {}
+    return {c: doc_sources[d] for c, d in store.chunk_documents() if d in doc_sources}
+
+
 def id_mask(ids: Sequence[str], visible: Collection[str]) -> np.ndarray:
     """One bool per id: whether the caller may see it."""
     return np.fromiter((i in visible for i in ids), dtype=bool, count=len(ids))
@@ -50,25 +67,42 @@ class MaskedIndex:
     """A vector or BM25 index that only ever returns the caller's chunks (masked before top-k, so a
     restricted caller still gets k results)."""
 
-    def __init__(self, index: Any, visible: Collection[str]) -> None:
-        self._index, self._mask = index, id_mask(index.ids, visible)
+    def __init__(self, index: Any, mask: np.ndarray) -> None:
+        """``mask``: ``id_mask(index.ids, visible)``."""
+        self._index, self._mask = index, mask
 
     def search(self, query: Any, k: int) -> list[tuple[str, float]]:
         return self._index.search(query, k, mask=self._mask)
 
 
-def scoped_community(c: Community, visible: Collection[str], kg: KnowledgeGraph) -> Community | None:
+@dataclass(frozen=True)
+class SeenNames:
+    """The entities of a restricted graph by id, and every name (normalized) it shows: built once
+    per request, read for every community."""
+
+    pos: dict[str, int]
+    shown: frozenset[str]
+    names: list[str]
+    chunks: np.ndarray
+
+    @classmethod
+    def of(cls, kg: KnowledgeGraph) -> SeenNames:
+        return cls({eid: i for i, eid in enumerate(kg.entity_ids)},
+                   frozenset({normalize_name(n) for n in kg.names} | set(kg.norm_index)), kg.names,
+                   np.asarray(kg.entity_chunks))
+
+
+def scoped_community(c: Community, visible: Collection[str], seen: SeenNames) -> Community | None:
     """``c`` as a restricted caller may see it, or None if none of its members is visible.
 
     Members, names and keywords are only the visible entities; the report keeps only evidence from
     visible chunks, and an LLM summary only if every chunk and entity it was written from is visible
     (a summary cannot be taken apart claim by claim, so it is shown whole or not at all)."""
-    pos = {eid: i for i, eid in enumerate(kg.entity_ids)}
-    shown = {normalize_name(n) for n in kg.names} | set(kg.norm_index)
+    pos, shown = seen.pos, seen.shown
     members = tuple(m for m in c.members if m in pos)
     if c.members and not members:
         return None
-    names = [kg.names[pos[m]] for m in members] if members else [n for n in c.keywords if normalize_name(n) in shown]
+    names = [seen.names[pos[m]] for m in members] if members else [n for n in c.keywords if normalize_name(n) in shown]
     if not names and not members:
         return None
     r = c.report
@@ -79,9 +113,36 @@ def scoped_community(c: Community, visible: Collection[str], kg: KnowledgeGraph)
                      llm_title=r.llm_title if whole else None, llm_summary=r.llm_summary if whole else None,
                      llm_error=None if not whole else r.llm_error)
     keywords = tuple(k for k in c.keywords if normalize_name(k) in shown)
-    member_names = tuple(n for n in c.member_names if normalize_name(n) in shown)
+    top = sorted(members, key=lambda m: -int(seen.chunks[pos[m]]))[:MEMBER_NAMES]
     return replace(c, size=len(members) or len(names), title=" / ".join(names[:3]), keywords=keywords,
-                   report=report, members=members, member_names=member_names)
+                   report=report, members=members, member_names=tuple(seen.names[pos[m]] for m in top))
+
+
+def scoped_communities(found: Iterable[Community], visible: Collection[str], kg: KnowledgeGraph) -> list[Community]:
+    """Every community (given with all its members) as a restricted caller may see it."""
+    seen = SeenNames.of(kg)
+    return [s for c in found if (s := scoped_community(c, visible, seen)) is not None]
+
+
+class CommunityList:
+    """Communities of every level in display order (level, then largest first), with all members;
+    loaded once per version and caller (``IndexView.communities``)."""
+
+    def __init__(self, items: Iterable[Community]) -> None:
+        self.items = sorted(items, key=lambda c: (c.level, -c.size, c.id))
+        self.entity_community = {m: c.id for c in self.items if c.level == 0 for m in c.members}
+        """entity id -> its finest community's id"""
+
+    def select(self, level: int | None = None, limit: int | None = None) -> list[Community]:
+        """Of one level (or all), without members and member names, as ``store.communities`` lists them."""
+        out = [replace(c, members=(), member_names=()) for c in self.items if level is None or c.level == level]
+        return out if limit is None else out[:limit]
+
+    def find(self, cid: str) -> Community | None:
+        """By id, else by id prefix (the smallest matching id), with its members and the names of the most mentioned."""
+        match = [c for c in self.items if c.id == cid] or sorted(
+            (c for c in self.items if c.id.startswith(cid)), key=lambda c: c.id)
+        return match[0] if match else None
 
 
 class ScopedStore:
@@ -90,8 +151,15 @@ class ScopedStore:
     Only the methods below exist: a read path that needs another one fails loudly instead of
     reading unfiltered rows."""
 
-    def __init__(self, store: IndexStore, visible: frozenset[str], kg: KnowledgeGraph | None) -> None:
-        self._store, self.visible, self._kg = store, visible, kg
+    def __init__(self, store: IndexStore, visible: frozenset[str], kg: KnowledgeGraph | None,
+                 communities: Callable[[], CommunityList], sources: Mapping[str, str] | None = None) -> None:
+        """``sources``: chunk id -> the source path to show instead of the stored one (``chunk_sources``)."""
+        self._store, self.visible, self._kg, self._communities = store, visible, kg, communities
+        self._sources = sources or {}
+
+    def _relabel(self, p: Passage) -> Passage:
+        src = self._sources.get(p.citation.chunk_id)
+        return p if src is None else replace(p, citation=replace(p.citation, source=src))
 
     def _keep(self, rows: Sequence[Any], limit: int | None = None) -> list[Any]:
         kept = [r for r in rows if r.chunk_id in self.visible]
@@ -99,7 +167,8 @@ class ScopedStore:
 
     # -- passages -------------------------------------------------------------------------------
     def citations(self, chunk_ids: Sequence[str]) -> dict[str, Passage]:
-        return self._store.citations([c for c in chunk_ids if c in self.visible])
+        found = self._store.citations([c for c in chunk_ids if c in self.visible])
+        return {c: self._relabel(p) for c, p in found.items()} if self._sources else found
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         return self._store.get_chunks([c for c in chunk_ids if c in self.visible])
@@ -133,7 +202,8 @@ class ScopedStore:
         return self._fetch(self._store.attributes_of, norms, limit)
 
     def provenance_of(self, norms: Sequence[str], limit: int = 20) -> list[Provenance]:
-        return self._fetch(self._store.provenance_of, norms, limit)
+        rows = self._fetch(self._store.provenance_of, norms, limit)
+        return [replace(r, source=self._sources.get(r.chunk_id, r.source)) for r in rows]
 
     def load_entities(self) -> list[Entity]:
         kg = self._kg
@@ -152,18 +222,10 @@ class ScopedStore:
     # -- communities ----------------------------------------------------------------------------
     def communities(self, level: int | None = None, limit: int | None = None, *,
                     with_members: bool = False) -> list[Community]:
-        if self._kg is None:
-            return []
-        found = self._store.communities(level, None, with_members=True)
-        out = [s for c in found if (s := scoped_community(c, self.visible, self._kg)) is not None]
         if not with_members:
-            out = [replace(c, members=()) for c in out]
+            return self._communities().select(level, limit)
+        out = [c for c in self._communities().items if level is None or c.level == level]
         return out if limit is None else out[:limit]
 
     def get_community(self, cid: str) -> Community | None:
-        found = self._store.get_community(cid)
-        if found is None or self._kg is None:
-            return None
-        members = next((c.members for c in self._store.communities(found.level, None, with_members=True)
-                        if c.id == found.id), ())
-        return scoped_community(replace(found, members=members), self.visible, self._kg)
+        return self._communities().find(cid)

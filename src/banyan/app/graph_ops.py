@@ -43,8 +43,14 @@ def entity_view(store: IndexStore, name: str, index_dir: Path) -> EntityView:
     found = store.find_entity(normalize_name(name))
     if found is None:
         raise EntityNotFoundError(f"no entity named {name!r} in {index_dir}; try `banyan graph stats` or a search")
-    return EntityView(found, found.aliases, tuple(store.relations_of(found.aliases)),
-                      tuple(store.attributes_of(found.aliases)), tuple(store.provenance_of(found.aliases)))
+    relations = tuple(store.relations_of(found.aliases))
+    names = {}
+    for norm in {n for r in relations for n in (r.head, r.tail)}:
+        other = store.find_entity(norm)
+        if other is not None:
+            names[norm] = other.name
+    return EntityView(found, found.aliases, relations, tuple(store.attributes_of(found.aliases)),
+                      tuple(store.provenance_of(found.aliases)), names)
 
 
 def keep_apart(store: IndexStore, a: str, b: str, index_dir: Path) -> tuple[str, str]:

@@ -1,7 +1,3 @@
-# NOTE TO THE ACL ENGINEER (helper): the lead already implemented access control end to end (store allow-lists,
-# app/access.py, app/documents.py, app/explore.py, masked indexes, restricted graph, ScopedStore, CLI --allow/--as,
-# tests/test_acl.py: 18 passing). Do NOT reimplement or restructure it. Your remaining job: review it for leaks,
-# add tests you find missing (tests/test_explore.py), write docs/access-control.md, and report. Lead removes this note.
 """The read side of an index: vectors, BM25, the knowledge graph and the routes over them.
 
 Each component is loaded on first use and kept while the store version it was built from holds.
@@ -20,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from banyan.app.access import MaskedIndex, ScopedStore, visible_chunks, visible_documents
+from banyan.app.access import (
+    CommunityList,
+    MaskedIndex,
+    ScopedStore,
+    chunk_sources,
+    id_mask,
+    scoped_communities,
+    visible_chunks,
+    visible_documents,
+    visible_sources,
+)
 from banyan.embed import Embedder
 from banyan.errors import IndexMismatchError
 from banyan.extract.schema import Schema, relation_text
@@ -41,12 +47,21 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class _Visible:
     chunks: frozenset[str] | None
+    sources: dict[str, str]
+    """chunk id -> the source path to show (documents several files produced, some hidden)"""
+    version: str
+    """the store and ACL versions read before ``chunks`` was computed: what is derived from it is
+    cached under this version, so a change made meanwhile makes it stale, never another's"""
 
 
 @dataclass
 class _Slot:
     version: str = ""
     value: Any = None
+
+
+MAX_CALLERS = 16
+"""distinct restricted callers (principal sets) whose visible chunks, graph and communities stay loaded"""
 
 
 class IndexView:
@@ -58,13 +73,29 @@ class IndexView:
         self._embedder, self._schema = embedder, schema
         self._lock = threading.RLock()
         self._slots: dict[str, _Slot] = {}
+        self._callers: dict[str, dict[str, _Slot]] = {}
+        """the slots of each restricted caller (access key), least recently used first"""
 
-    def _cached(self, name: str, version: str, build: Callable[[], Any]) -> Any:
+    def _cached(self, name: str, version: str, build: Callable[[], Any], slots: dict[str, _Slot] | None = None) -> Any:
         with self._lock:
-            slot = self._slots.setdefault(name, _Slot())
+            slot = (self._slots if slots is None else slots).setdefault(name, _Slot())
             if slot.value is None or slot.version != version:
                 slot.value, slot.version = build(), version
             return slot.value
+
+    def _for(self, access: Access, name: str, version: str, build: Callable[[], Any]) -> Any:
+        """``_cached`` for one restricted caller."""
+        with self._lock:
+            return self._cached(name, version, build, self._caller(access))
+
+    def _caller(self, access: Access) -> dict[str, _Slot]:
+        """The slots of one restricted caller; the least recently seen callers beyond ``MAX_CALLERS``
+        are forgotten (a caller's graph can be as large as the whole one). Call with the lock held."""
+        slots = self._callers.pop(access.key, None) or {}
+        self._callers[access.key] = slots
+        while len(self._callers) > MAX_CALLERS:
+            del self._callers[next(iter(self._callers))]
+        return slots
 
     # -- components -------------------------------------------------------------------------
     def vectors(self) -> ExactVectorIndex:
@@ -111,11 +142,31 @@ class IndexView:
 
     def visible(self, access: Access | None) -> frozenset[str] | None:
         """The chunk ids ``access`` may see, or None when it sees everything (the unfiltered fast path)."""
+        vis = self._visibility(access)
+        return None if vis is None else vis.chunks
+
+    def _visibility(self, access: Access | None) -> _Visible | None:
         if access is None or access.all_documents:
             return None
         version = f"{self.store.version()}|{self.store.acl_version()}"
-        return self._cached(f"visible:{access.key}", version, lambda: _Visible(
-            visible_chunks(self.store, visible_documents(self.store, access)))).chunks
+        return self._for(access, "visible", version, lambda: self._load_visibility(access, version))
+
+    def _load_visibility(self, access: Access, version: str) -> _Visible:
+        docs = visible_documents(self.store, access)
+        if docs is None:
+            return _Visible(None, {}, version)
+        return _Visible(visible_chunks(self.store, docs),
+                        chunk_sources(self.store, visible_sources(self.store, access)), version)
+
+    def mask(self, name: str, index: Any, access: Access, visible: frozenset[str]) -> MaskedIndex:
+        """``index`` masked to ``visible`` (the chunks of ``access``). The mask is kept with the index
+        object and the visible set it was computed from, and reused only for those same objects: an
+        index reloaded or an allow-list changed meanwhile never gets another's mask."""
+        with self._lock:
+            slot = self._caller(access).setdefault(f"mask:{name}", _Slot())
+            if slot.value is None or slot.value[0] is not index or slot.value[1] is not visible:
+                slot.value = (index, visible, id_mask(index.ids, visible))
+            return MaskedIndex(index, slot.value[2])
 
     def graph(self, access: Access | None = None) -> GraphRetriever:
         resolved = self.store.resolved_version()
@@ -125,11 +176,25 @@ class IndexView:
                 "graph.enabled = true (the default)"
             )
         version = f"{resolved}|{self.store.communities_version() or ''}"
-        visible = self.visible(access)
-        if visible is None or access is None:
+        vis = self._visibility(access)
+        if access is None or vis is None or vis.chunks is None:
             return self._cached("graph", version, self._load_graph)
-        return self._cached(f"graph:{access.key}", f"{version}|{self.store.acl_version()}",
-                            lambda: self._load_graph(visible))
+        visible = vis.chunks
+        return self._for(access, "graph", f"{version}|{vis.version}", lambda: self._load_graph(visible))
+
+    def communities(self, access: Access | None = None) -> CommunityList:
+        """The stored communities as ``access`` may see them (members, names, keywords and report
+        evidence from its chunks only; see ``app.access.scoped_community``), loaded once per version."""
+        built = self.store.communities_version()
+        if not built or not self.has_graph():
+            return CommunityList(())
+        vis = self._visibility(access)
+        if access is None or vis is None or vis.chunks is None:
+            return self._cached("communities", built, lambda: CommunityList(self.store.communities(with_members=True)))
+        visible, kg = vis.chunks, self.graph(access).kg
+        return self._for(access, "communities", f"{built}|{self.store.resolved_version()}|{vis.version}",
+                         lambda: CommunityList(scoped_communities(self.store.communities(with_members=True),
+                                                                  visible, kg)))
 
     def _load_graph(self, visible: frozenset[str] | None = None) -> GraphRetriever:
         """The graph routes over the whole graph, or over the graph of the ``visible`` chunks only
@@ -175,8 +240,10 @@ class ReadSnapshot:
         self._lock = threading.RLock()  # building the graph routes loads the graph through _once too
         self._got: dict[str, Any] = {}
         self.access = access
-        self.visible = view.visible(access)
+        vis = view._visibility(access)
+        self.visible = None if vis is None else vis.chunks
         """the chunks this request may read, or None for all of them"""
+        self._sources = {} if vis is None else vis.sources
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -190,9 +257,11 @@ class ReadSnapshot:
     def bm25(self) -> BM25Index:
         return self._once("bm25", self._view.bm25)
 
-    def _searchable(self, load: Callable[[], Any]) -> Any:
+    def _searchable(self, name: str, load: Callable[[], Any]) -> Any:
         """An index as this request may search it: masked to its chunks when it is restricted."""
-        return load() if self.visible is None else MaskedIndex(load(), self.visible)
+        if self.visible is None or self.access is None:
+            return load()
+        return self._view.mask(name, load(), self.access, self.visible)
 
     def has_graph(self) -> bool:
         return self._once("has_graph", self._view.has_graph)
@@ -205,13 +274,18 @@ class ReadSnapshot:
         if self.visible is None:
             return self._view.store
         return self._once("store", lambda: ScopedStore(self._view.store, self.visible,
-                                                       self.graph().kg if self.has_graph() else None))
+                                                       self.graph().kg if self.has_graph() else None,
+                                                       self.communities, self._sources))
+
+    def communities(self) -> CommunityList:
+        """The communities this request may see (all of them for an unrestricted one)."""
+        return self._once("communities", lambda: self._view.communities(self.access))
 
     def get(self, name: str) -> Route | None:
         """The route called ``name`` over this snapshot's components (None if unknown). The routes are
         built once per snapshot; the graph ones (and so the graph) only when a graph route is asked for."""
         base = self._once("base routes", lambda: build_base_routes(
-            _Lazy(lambda: self._searchable(self.bm25)), _Lazy(lambda: self._searchable(self.vectors)),
+            _Lazy(lambda: self._searchable("bm25", self.bm25)), _Lazy(lambda: self._searchable("vectors", self.vectors)),
             _LazyEmbedder(self._view.embedder),
             self._view.settings.retrieval.rrf_k))
         if name in base:

@@ -9,17 +9,17 @@ Node ids: entities are ``0 .. E-1`` and chunks ``E .. E+C-1``. Edges:
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 
-from banyan.extract.schema import RELATED
+from banyan.extract.schema import OTHER, RELATED
 from banyan.graph.ppr import transition
+from banyan.graph.resolve import NameGroup, group_mentions
 from banyan.store import IndexStore
-from banyan.text import normalize_name
 from banyan.types import Entity
 
 TOPIC_WEIGHT = 3.0
@@ -66,10 +66,9 @@ class KnowledgeGraph:
             mentions = [m for m in mentions if m.chunk_id in visible]
             triples = [t for t in triples if t.chunk_id in visible]
             order = [row for row in order if row[0] in visible]
-            seen = {m.norm for m in mentions}
-            aliases = {norm: eid for norm, eid in aliases.items() if norm in seen}
-            kept = set(aliases.values())
-            ents = [_visible_name(e, seen) for e in ents if e.id in kept]
+            groups = group_mentions(mentions)
+            aliases = {norm: eid for norm, eid in aliases.items() if norm in groups}
+            ents = _as_seen(ents, aliases, groups)
         entity_ids = [e.id for e in ents]
         pos = {eid: i for i, eid in enumerate(entity_ids)}
         norm_index = {norm: pos[eid] for norm, eid in aliases.items() if eid in pos}
@@ -122,8 +121,20 @@ def _symmetric(weights: dict[tuple[int, int], float], n: int) -> sp.csr_matrix:
     return (upper + upper.T).tocsr()
 
 
-def _visible_name(e: Entity, seen: set[str]) -> Entity:
-    """``e`` named by a name the caller can see (its canonical name may come from a hidden chunk)."""
-    shown = tuple(a for a in e.aliases if a in seen)
-    name = e.name if normalize_name(e.name) in seen or not shown else shown[0]
-    return replace(e, name=name, aliases=shown)
+def _as_seen(ents: list[Entity], aliases: dict[str, str], groups: dict[str, NameGroup]) -> list[Entity]:
+    """The entities that have a visible name, named and typed as resolution would have from the
+    visible mentions alone (its canonical name and type may come from hidden chunks: an acronym
+    seen in public text must not show the full name that only a restricted document spells out)."""
+    norms: dict[str, list[str]] = defaultdict(list)
+    for norm, eid in aliases.items():
+        norms[eid].append(norm)
+    out = []
+    for e in ents:
+        names = sorted(norms.get(e.id, ()), key=lambda n: (-len(groups[n].chunks), n))
+        if not names:
+            continue
+        typed = [groups[n].type for n in names if groups[n].type != OTHER]
+        kind = Counter(typed).most_common(1)[0][0] if typed else OTHER
+        out.append(replace(e, name=groups[names[0]].name, type=kind,
+                           n_chunks=len(set().union(*(groups[n].chunks for n in names))), aliases=tuple(names)))
+    return out

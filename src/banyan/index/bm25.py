@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -105,14 +106,38 @@ class BM25Index:
         return None
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """The ``k`` best chunks; with ``mask`` (one bool per id), only chunks where it is True."""
+        """The ``k`` best chunks; with ``mask`` (one bool per id), only chunks where it is True,
+        scored as if only those were indexed (``masked_scores``)."""
         if not self.ids:
             return []
         vocab = self._r.vocab_dict
         toks = [t for t in tokenize(query) if t in vocab]
         if not toks:
             return []
-        scores = self._r.get_scores(toks)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
+        scores = self._r.get_scores(toks) if mask is None else self.masked_scores(toks, mask)
         return [(self.ids[i], float(scores[i])) for i in top_k(scores, k) if scores[i] > 0]
+
+    def masked_scores(self, tokens: list[str], mask: np.ndarray) -> np.ndarray:
+        """Scores of the chunks in ``mask`` (0 elsewhere), each term's idf computed from those chunks
+        alone: how many of them contain it, out of how many. So text a caller may not read never
+        moves a score it sees: a term only hidden chunks contain weighs what it would weigh without
+        them (length normalization still uses the whole index's average chunk length)."""
+        r = self._r
+        if r.idf_method != "lucene":  # our indexes are all lucene; anything else: plain masking
+            return np.where(mask, r.get_scores(tokens), 0.0)
+        data, indices, indptr = r.scores["data"], r.scores["indices"], r.scores["indptr"]
+        n_all, n_seen = len(self.ids), int(mask.sum())
+        out = np.zeros(len(self.ids), dtype=np.float64)
+        for tid in r.get_tokens_ids(tokens):
+            lo, hi = int(indptr[tid]), int(indptr[tid + 1])
+            docs = indices[lo:hi]
+            keep = mask[docs]
+            df = int(keep.sum())
+            if df:
+                out[docs[keep]] += data[lo:hi][keep] * (_lucene_idf(df, n_seen) / _lucene_idf(hi - lo, n_all))
+        return out
+
+
+def _lucene_idf(df: int, n: int) -> float:
+    """bm25s's (and Lucene's) idf of a term in ``df`` of ``n`` documents."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))

@@ -44,7 +44,9 @@ def status(state: State, caller: CallerDep) -> dict[str, Any]:
         "embedder": bn.settings.embedding.backend,
         "graph": bn.settings.graph.enabled,
         "llm": {"configured": bool(bn.settings.llm.model), "model": bn.settings.llm.model or None},
-        "pending": {"incomplete": pending.incomplete(bn.settings.graph.enabled), "writer": pending.writer,
+        # who is writing names the command and its paths: admins only (a path may be a restricted file's)
+        "pending": {"incomplete": pending.incomplete(bn.settings.graph.enabled),
+                    "writer": pending.writer if caller.admin else (pending.writer is not None or None),
                     "jobs": state.jobs.pending()},
         "auth": {"enabled": bool(ring is not None and ring.has_active()) or state.config.require_keys,
                  "caller": caller.to_dict()},

@@ -1,7 +1,3 @@
-# NOTE TO THE ACL ENGINEER (helper): the lead already implemented access control end to end (store allow-lists,
-# app/access.py, app/documents.py, app/explore.py, masked indexes, restricted graph, ScopedStore, CLI --allow/--as,
-# tests/test_acl.py: 18 passing). Do NOT reimplement or restructure it. Your remaining job: review it for leaks,
-# add tests you find missing (tests/test_explore.py), write docs/access-control.md, and report. Lead removes this note.
 """Who may read what: each indexed file's allow-list, and the document listing built on it.
 
 A document is content-addressed and may come from several files; it is visible to a caller if
@@ -70,6 +66,16 @@ class AccessTables:
             out.setdefault(doc_id, set()).update(decode_allow(allow))
         return out
 
+    def shared_documents(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Documents that more than one indexed file produced -> each file (sorted) with its allow-list."""
+        out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for doc_id, path, allow in self._db.execute(
+                """SELECT s.doc_id, s.path, f.allow FROM doc_sources s JOIN files f ON f.path = s.path
+                   WHERE s.doc_id IN (SELECT doc_id FROM doc_sources GROUP BY doc_id HAVING COUNT(*) > 1)
+                   ORDER BY s.doc_id, s.path"""):
+            out.setdefault(doc_id, []).append((path, decode_allow(allow)))
+        return out
+
     def chunk_documents(self) -> Iterator[tuple[str, str]]:
         """(chunk id, document id) for every chunk."""
         yield from self._db.execute("SELECT id, doc_id FROM chunks")
@@ -94,6 +100,12 @@ class AccessTables:
         spans = [ChunkSpan(c, found[c].citation.ordinal, found[c].citation.start, found[c].citation.end,
                            found[c].citation.page) for c in ids if c in found]
         return row[0], spans
+
+    def file_allow(self, paths: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Indexed file -> its allow-list (files not indexed are left out)."""
+        rows = self._db.execute(f"SELECT path, allow FROM files WHERE path IN ({','.join('?' * len(paths))})",
+                                list(paths)) if paths else []
+        return {path: decode_allow(allow) for path, allow in rows}
 
     def document_files(self, doc_id: str) -> list[str]:
         """The indexed files a document came from."""

@@ -34,17 +34,22 @@ GRAPH_SCHEMA = [
        norm TEXT NOT NULL, type TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, topic INTEGER NOT NULL,
        source TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS mentions_chunk ON mentions(chunk_id)",
+    "CREATE INDEX IF NOT EXISTS mentions_norm ON mentions(norm)",  # entity pages: provenance_of
     """CREATE TABLE IF NOT EXISTS triples (chunk_id TEXT NOT NULL REFERENCES chunks(id), head TEXT NOT NULL,
        phrase TEXT NOT NULL, tail TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS triples_chunk ON triples(chunk_id)",
     "CREATE INDEX IF NOT EXISTS triples_phrase ON triples(phrase)",
+    "CREATE INDEX IF NOT EXISTS triples_head ON triples(head)",  # relations_of
+    "CREATE INDEX IF NOT EXISTS triples_tail ON triples(tail)",
     """CREATE TABLE IF NOT EXISTS attributes (chunk_id TEXT NOT NULL REFERENCES chunks(id), entity TEXT NOT NULL,
        key TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS attributes_chunk ON attributes(chunk_id)",
+    "CREATE INDEX IF NOT EXISTS attributes_entity ON attributes(entity)",  # attributes_of
     """CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,
        n_chunks INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS entity_keys (norm TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
        PRIMARY KEY (norm, type))""",
+    "CREATE INDEX IF NOT EXISTS entity_keys_entity ON entity_keys(entity_id)",  # an entity's aliases
     """CREATE TABLE IF NOT EXISTS merges (entity_id TEXT NOT NULL, member TEXT NOT NULL, rule TEXT NOT NULL,
        score REAL NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS keep_apart (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b))",

@@ -145,7 +145,7 @@ export class GraphView {
     if (relations.length) {
       out.push(el("h4", {}, `Relations (${relations.length})`));
       out.push(el("ul", { class: "relations" }, relations.slice(0, 200).map((r) => el("li", {},
-        this.nameLink(r.head, node), ` — ${r.phrase} → `, this.nameLink(r.tail, node),
+        this.nameLink(r.head, node, r.head_name), ` — ${r.phrase} → `, this.nameLink(r.tail, node, r.tail_name),
         r.type && r.type !== "related_to" ? el("span", { class: "chip" }, r.type.replaceAll("_", " ")) : null,
         r.count > 1 ? el("span", { class: "muted" }, ` ×${r.count}`) : null))));
     }
@@ -163,9 +163,9 @@ export class GraphView {
 
   /** A name in a relation (a resolution key): selects its node when shown (labelled with the node's
    * name), else adds its neighbourhood beside `anchor`. */
-  nameLink(name, anchor) {
+  nameLink(name, anchor, display) {
     const shown = this.canvas.findByName(name);
-    const text = shown ? this.canvas.graph.getNodeAttribute(shown, "name") : name;
+    const text = shown ? this.canvas.graph.getNodeAttribute(shown, "name") : (display || name);
     return el("button", { type: "button", class: "link", onclick: async () => {
       const found = this.canvas.findByName(name);
       if (found) { this.select(found); return; }
