@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -180,13 +181,21 @@ class ScopedStore:
     def _visible_norms(self) -> dict[str, int]:
         return self._kg.norm_index if self._kg is not None else {}
 
+    @cached_property
+    def _aliases(self) -> dict[int, tuple[str, ...]]:
+        """Entity node -> its visible names, sorted (built once per request, read for each entity)."""
+        out: dict[int, list[str]] = {}
+        for norm, node in self._visible_norms().items():
+            out.setdefault(node, []).append(norm)
+        return {node: tuple(sorted(norms)) for node, norms in out.items()}
+
+    def _entity(self, kg: KnowledgeGraph, node: int) -> Entity:
+        return Entity(kg.entity_ids[node], kg.names[node], kg.types[node], int(kg.entity_chunks[node]),
+                      self._aliases.get(node, ()))
+
     def find_entity(self, norm: str) -> Entity | None:
-        kg = self._kg
-        if kg is None or norm not in kg.norm_index:
-            return None
-        node = kg.norm_index[norm]
-        aliases = tuple(sorted(n for n, i in kg.norm_index.items() if i == node))
-        return Entity(kg.entity_ids[node], kg.names[node], kg.types[node], int(kg.entity_chunks[node]), aliases)
+        node = self._visible_norms().get(norm)
+        return None if node is None or self._kg is None else self._entity(self._kg, node)
 
     def _fetch(self, read: Any, norms: Sequence[str], limit: int) -> list[Any]:
         norms = [n for n in norms if n in self._visible_norms()]
@@ -207,13 +216,7 @@ class ScopedStore:
 
     def load_entities(self) -> list[Entity]:
         kg = self._kg
-        if kg is None:
-            return []
-        aliases: dict[int, list[str]] = {}
-        for norm, node in kg.norm_index.items():
-            aliases.setdefault(node, []).append(norm)
-        return [Entity(eid, kg.names[i], kg.types[i], int(kg.entity_chunks[i]), tuple(sorted(aliases.get(i, []))))
-                for i, eid in enumerate(kg.entity_ids)]
+        return [] if kg is None else [self._entity(kg, i) for i in range(kg.n_entities)]
 
     def relation_edges(self) -> list[RelationEdge]:
         kept = {e.id for e in self.load_entities()}

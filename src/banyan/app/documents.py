@@ -23,9 +23,10 @@ def _shown(store: IndexStore, access: Access, infos: list[DocumentInfo]) -> list
 
 
 def _check(store: IndexStore, doc_id: str, access: Access) -> DocumentInfo:
-    docs = visible_documents(store, access)
-    found = store.documents_info({doc_id}) if docs is None or doc_id in docs else []
-    if not found:
+    """The document, if ``access`` may see it (one of its files allows it); missing and hidden alike
+    raise DocumentNotFoundError."""
+    found = store.documents_info([doc_id])
+    if not found or not access.can_see(found[0].allow):
         raise DocumentNotFoundError(f"no document {doc_id!r}")
     return _shown(store, access, found)[0]
 

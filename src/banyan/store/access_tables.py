@@ -31,6 +31,17 @@ def decode_allow(text: str) -> tuple[str, ...]:
     return tuple(p for p in text.split(",") if p)
 
 
+SQL_IN_MAX = 500
+"""ids filtered in SQL (``IN (...)``) up to this many; more are read whole and filtered in Python"""
+
+
+def _only(ids: Collection[str] | None, column: str) -> tuple[str, list[str]]:
+    """A ``WHERE column IN (...)`` clause for a few ids, or none (all rows) for None or many ids."""
+    if ids is None or len(ids) > SQL_IN_MAX:
+        return "", []
+    return f"WHERE {column} IN ({','.join('?' * len(ids))})", list(ids)
+
+
 class AccessTables:
     """Allow-lists and document listings. Needs ``self._db``, ``self._tx`` and ``self._bump``."""
 
@@ -58,11 +69,12 @@ class AccessTables:
         """Whether every indexed file is public (callers then need no filtering at all)."""
         return self._db.execute("SELECT 1 FROM files WHERE allow<>? LIMIT 1", (PUBLIC,)).fetchone() is None
 
-    def document_allow(self) -> dict[str, set[str]]:
-        """Document id -> the union of its files' allow-lists."""
+    def document_allow(self, doc_ids: Collection[str] | None = None) -> dict[str, set[str]]:
+        """Document id -> the union of its files' allow-lists (of every document, or of ``doc_ids``)."""
+        where, args = _only(doc_ids, "s.doc_id")
         out: dict[str, set[str]] = {}
         for doc_id, allow in self._db.execute(
-                "SELECT s.doc_id, f.allow FROM doc_sources s JOIN files f ON f.path = s.path"):
+                f"SELECT s.doc_id, f.allow FROM doc_sources s JOIN files f ON f.path = s.path {where}", args):
             out.setdefault(doc_id, set()).update(decode_allow(allow))
         return out
 
@@ -82,11 +94,12 @@ class AccessTables:
 
     def documents_info(self, doc_ids: Collection[str] | None = None) -> list[DocumentInfo]:
         """Indexed documents (all, or those in ``doc_ids``) with chunk counts and allow-lists, by source."""
-        allow = self.document_allow()
+        where, args = _only(doc_ids, "d.id")
+        allow = self.document_allow(doc_ids if args else None)
         rows = self._db.execute(
-            """SELECT d.id, d.source, d.title, COUNT(c.id), MAX(f.indexed_at) FROM documents d
+            f"""SELECT d.id, d.source, d.title, COUNT(c.id), MAX(f.indexed_at) FROM documents d
                LEFT JOIN chunks c ON c.doc_id = d.id JOIN doc_sources s ON s.doc_id = d.id
-               JOIN files f ON f.path = s.path GROUP BY d.id ORDER BY d.source, d.title""")
+               JOIN files f ON f.path = s.path {where} GROUP BY d.id ORDER BY d.source, d.title""", args)
         return [DocumentInfo(did, src, title, n, tuple(sorted(allow.get(did, {PUBLIC}))), float(at or 0.0))
                 for did, src, title, n, at in rows if doc_ids is None or did in doc_ids]
 
