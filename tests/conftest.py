@@ -6,6 +6,7 @@ import pytest
 
 from banyan import Banyan
 from banyan.cli import sample_corpus_dir
+from pg_server import pg_server, pg_url, store_url  # noqa: F401 - PostgreSQL fixtures for every test module
 
 HASH = {"embedding": {"backend": "hash"}}
 NO_GRAPH = {"embedding": {"backend": "hash"}, "graph": {"enabled": False}}

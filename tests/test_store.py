@@ -1,3 +1,6 @@
+"""The store on both backends: ``store_url`` is "" (SQLite in the index directory) or a fresh
+PostgreSQL database (``tests/pg_server.py``)."""
+
 import sqlite3
 
 import numpy as np
@@ -5,7 +8,7 @@ import pytest
 
 from banyan.errors import StoreError
 from banyan.ingest import chunk_document
-from banyan.store import SQLiteStore
+from banyan.store import SQLiteStore, open_store
 from banyan.types import Document
 
 
@@ -17,8 +20,16 @@ def _chunks(*docs):
     return [c for d in docs for c in chunk_document(d, 50, 5)]
 
 
-def test_round_trip_documents_chunks_embeddings(tmp_path):
-    st = SQLiteStore(tmp_path)
+def _integrity_error(url: str) -> type[Exception]:
+    if not url:
+        return sqlite3.IntegrityError
+    import psycopg
+
+    return psycopg.IntegrityError
+
+
+def test_round_trip_documents_chunks_embeddings(tmp_path, store_url):
+    st = open_store(store_url, tmp_path)
     d = _doc("Alpha beta. Gamma delta.")
     change = st.replace_file("/f.txt", "h1", [d], _chunks(d))
     assert (change.documents_added, change.chunks_added) == (1, 1)
@@ -33,12 +44,13 @@ def test_round_trip_documents_chunks_embeddings(tmp_path):
     cit, txt = found.citation, found.text
     assert (cit.title, cit.start, cit.end, txt) == ("T", 0, len(d.text), d.text)
     st.close()
-    again = SQLiteStore(tmp_path, create=False)
+    again = open_store(store_url, tmp_path, create=False)
     assert again.stats().documents == 1 and again.stats().embeddings == {"m": 1}
+    again.close()
 
 
-def test_replacing_a_file_removes_old_documents_and_vectors(tmp_path):
-    st = SQLiteStore(tmp_path)
+def test_replacing_a_file_removes_old_documents_and_vectors(tmp_path, store_url):
+    st = open_store(store_url, tmp_path)
     d1, d2 = _doc("old text."), _doc("new text.")
     st.replace_file("/f.txt", "h1", [d1], _chunks(d1))
     [(cid, *_)] = st.chunks_without_embedding("m")
@@ -51,8 +63,8 @@ def test_replacing_a_file_removes_old_documents_and_vectors(tmp_path):
     assert (s.documents, s.chunks, s.embeddings) == (1, 1, {})
 
 
-def test_shared_document_survives_until_last_file_goes(tmp_path):
-    st = SQLiteStore(tmp_path)
+def test_shared_document_survives_until_last_file_goes(tmp_path, store_url):
+    st = open_store(store_url, tmp_path)
     d = _doc("same content.")
     st.replace_file("/a.txt", "h", [d], _chunks(d))
     st.replace_file("/b.txt", "h", [d], [])
@@ -62,11 +74,11 @@ def test_shared_document_survives_until_last_file_goes(tmp_path):
     assert st.stats().documents == 0 and st.stats().chunks == 0
 
 
-def test_failed_transaction_leaves_nothing(tmp_path):
-    st = SQLiteStore(tmp_path)
+def test_failed_transaction_leaves_nothing(tmp_path, store_url):
+    st = open_store(store_url, tmp_path)
     d = _doc("text one.")
     bad = _chunks(d)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(_integrity_error(store_url)):
         # a chunk pointing at a document that does not exist violates the foreign key
         st.replace_file("/f.txt", "h", [], bad)
     assert st.stats().documents == 0 and st.stats().chunks == 0 and st.file_hash("/f.txt") is None

@@ -40,6 +40,9 @@ NoGraphOpt = Annotated[bool, typer.Option("--no-graph", help="skip the knowledge
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="onnx (default) | e5 (multilingual) | sentence-transformers | openai | hash")
 ]
+StoreOpt = Annotated[str | None, typer.Option(
+    "--store", help="keep this index in PostgreSQL: postgresql://USER@HOST:PORT/DBNAME (recorded in the index "
+                    "directory's banyan.toml for later commands; the password is not: use PGPASSWORD or ~/.pgpass)")]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="if another process is writing the index, exit "
                                                           "(code 4) instead of waiting for it")]
 
@@ -129,12 +132,22 @@ def overrides(embedder: str | None, no_graph: bool = False) -> dict[str, Any]:
 
 
 def open_index(index: Path | None, embedder: str | None = None, no_graph: bool = False, *,
-               create: bool = False, extra: dict[str, Any] | None = None) -> Banyan:
+               create: bool = False, extra: dict[str, Any] | None = None, store: str | None = None) -> Banyan:
     """The index at ``--index`` (or the configured default). Only ``create=True`` (``banyan index``)
-    may create one; every other command raises IndexNotFoundError saying where it looked."""
-    from banyan.settings import load_settings
+    may create one; every other command raises IndexNotFoundError saying where it looked.
+    ``store`` (``index --store URL``) is recorded in the index directory's banyan.toml once it opens."""
+    from banyan.settings import load_settings, record_store_url
 
     over = overrides(embedder, no_graph)
     for section, values in (extra or {}).items():  # e.g. {"graph": {"extractor": "llm"}}
         over[section] = {**over.get(section, {}), **values}
-    return Banyan(index or load_settings(None).index.dir, over, create=create)
+    directory = index or load_settings(None).index.dir
+    if not store:
+        return Banyan(directory, over, create=create)
+    settings = load_settings(directory, {**over, "store": {"url": store}})
+    record_store_url(directory, settings, write=False)  # another store already recorded there: ConfigError
+    bn = Banyan(directory, settings=settings, create=create)
+    if record_store_url(directory, settings):
+        err.print("note: the password in --store is not written to banyan.toml; later commands in this index "
+                  "directory need it from PGPASSWORD, ~/.pgpass or ${VAR} in the URL", highlight=False)
+    return bn

@@ -59,7 +59,18 @@ def check_llm(settings: Settings) -> LLMCheckReport:
 
 
 def llm_usage(settings: Settings) -> UsageReport:
-    """Tokens, calls and cost per stage from the index's ledger (``<index>/llm.sqlite``)."""
+    """Tokens, calls and cost per stage from the index's ledger (``<index>/llm.sqlite``, or the tables
+    of a PostgreSQL store)."""
+    if settings.store.url:
+        from banyan.store import open_store
+
+        store = open_store(settings.store.url, settings.index.dir, create=False)
+        try:
+            ledger = UsageLedger(store.llm_database(), settings.llm.prices)
+            stages = ledger.by_stage()
+            return UsageReport(Path(settings.index.dir), stages, ledger.events(), found=bool(stages))
+        finally:
+            store.close()
     path = Path(settings.index.dir) / LEDGER_FILE
     if not path.is_file():
         return UsageReport(path, found=False)

@@ -252,7 +252,8 @@ def score_qa_mode(engine: QAEngine, questions: Sequence[QAQuestion], mode: str, 
 
 def _build(bn: Banyan, model: str) -> LLM:
     """``model`` on the configured endpoint, uncached: every question pays its real tokens and latency."""
-    return build_llm(bn.settings.llm.model_copy(update={"model": model, "cache": False}), bn.index_dir).llm
+    return build_llm(bn.settings.llm.model_copy(update={"model": model, "cache": False}), bn.index_dir,
+                     database=bn.store.llm_database()).llm
 
 
 def run_qa_bench(data_dir: Path, questions_file: Path, modes: Sequence[str], index_dir: Path, *,

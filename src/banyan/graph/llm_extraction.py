@@ -25,7 +25,7 @@ from banyan.extract.base import Extraction, Extractor
 from banyan.extract.llm import ChunkOutcome, LLMExtractConfig, LLMExtractor, LLMPassage, merge_extractions, needs_llm
 from banyan.extract.llm_proposals import describe, due_for_auto_accept
 from banyan.extract.schema import Schema
-from banyan.llm import LLM, CallParams, ChatMessage, build_llm
+from banyan.llm import LLM, CallParams, ChatMessage, LLMDatabase, build_llm
 from banyan.progress import Progress
 from banyan.settings import LLMSettings, Settings
 from banyan.store import GraphStore
@@ -89,10 +89,11 @@ class GraphLLMExtractor:
 
 
 def llm_extractors(settings: Settings, index_dir: Path | None, nlp: dict[str, Extractor] | None,
-                   llm: LLM | None = None) -> dict[str, Extractor]:
+                   llm: LLM | None = None, *, database: LLMDatabase | None = None) -> dict[str, Extractor]:
     """Extractors for ``graph.extractor`` llm (``nlp`` None) or hybrid, one per language, sharing one LLM
-    stack (``<index>/llm.sqlite``). ``llm`` replaces the configured backend (tests)."""
-    stack = build_llm(settings.llm, index_dir, backend=llm)
+    stack (cache and ledger in ``database``, else ``<index>/llm.sqlite``). ``llm`` replaces the
+    configured backend (tests)."""
+    stack = build_llm(settings.llm, index_dir, backend=llm, database=database)
     model = stack.backend.model
     chat = LLMChat(stack.llm, model, constrained=constrains_json(settings.llm),
                    temperature=settings.llm.temperature)

@@ -8,7 +8,7 @@ from pathlib import Path
 from banyan.errors import LLMNotConfiguredError
 from banyan.llm.base import LLM
 from banyan.llm.context import ContextGuardLLM
-from banyan.llm.ledger import LLMCache, UsageLedger
+from banyan.llm.ledger import LLMCache, LLMDatabase, UsageLedger
 from banyan.llm.middleware import BudgetGuard, CachedLLM, MeteredLLM, RateLimitedLLM, RetryingLLM
 from banyan.llm.structured import StructuredResult, run_batch, structured
 from banyan.llm.types import CallParams, ChatMessage, Completion, StreamChunk, Usage, system, user
@@ -57,10 +57,13 @@ def wrap(backend: LLM, cfg: LLMSettings, ledger: UsageLedger, cache: LLMCache | 
     return MeteredLLM(llm, ledger)
 
 
-def build_llm(cfg: LLMSettings, index_dir: Path | None, backend: LLM | None = None) -> LLMStack:
-    """The full stack; cache and ledger live in ``<index_dir>/llm.sqlite`` (in memory without an index)."""
-    db = Path(index_dir) / LEDGER_FILE if index_dir is not None else None
-    if db is not None:
+def build_llm(cfg: LLMSettings, index_dir: Path | None, backend: LLM | None = None, *,
+              database: LLMDatabase | None = None) -> LLMStack:
+    """The full stack; cache and ledger live in ``database`` (a server store's, see
+    ``IndexStore.llm_database``), else in ``<index_dir>/llm.sqlite`` (in memory without an index)."""
+    db: LLMDatabase | Path | None = database
+    if db is None and index_dir is not None:
+        db = Path(index_dir) / LEDGER_FILE
         db.parent.mkdir(parents=True, exist_ok=True)
     ledger = UsageLedger(db, cfg.prices)
     cache = LLMCache(db) if cfg.cache else None
@@ -69,6 +72,6 @@ def build_llm(cfg: LLMSettings, index_dir: Path | None, backend: LLM | None = No
 
 
 __all__ = [
-    "LLM", "CallParams", "ChatMessage", "Completion", "LLMStack", "StreamChunk", "StructuredResult", "Usage",
-    "build_llm", "create_backend", "run_batch", "structured", "system", "user", "wrap",
+    "LLM", "CallParams", "ChatMessage", "Completion", "LLMDatabase", "LLMStack", "StreamChunk", "StructuredResult",
+    "Usage", "build_llm", "create_backend", "run_batch", "structured", "system", "user", "wrap",
 ]

@@ -1,4 +1,4 @@
-"""Persistent LLM cache and usage ledger, both in the index's SQLite database."""
+"""Persistent LLM cache and usage ledger: in ``<index>/llm.sqlite``, or in the index's server database."""
 
 from __future__ import annotations
 
@@ -10,22 +10,51 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from banyan.llm.types import CallParams, ChatMessage, Completion, Usage
 from banyan.settings import Price
 from banyan.text import count_tokens
 
-_SCHEMA = [
+_SCHEMA = [  # portable SQL: the same statements run on SQLite and (through a store's adapter) PostgreSQL
     """CREATE TABLE IF NOT EXISTS llm_cache (
         key TEXT PRIMARY KEY, model TEXT NOT NULL, text TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
         completion_tokens INTEGER NOT NULL, created REAL NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS llm_calls (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id TEXT NOT NULL, stage TEXT NOT NULL,
+        ts REAL NOT NULL, run_id TEXT NOT NULL, stage TEXT NOT NULL,
         model TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
         cost REAL NOT NULL, cached INTEGER NOT NULL, ok INTEGER NOT NULL, seconds REAL NOT NULL, error TEXT)""",
     """CREATE TABLE IF NOT EXISTS llm_events (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, run_id TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT)""",
+        ts REAL NOT NULL, run_id TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT)""",
 ]
+
+
+class LLMDatabase(Protocol):
+    """Where the cache and the ledger live. SQLite by default (``<index>/llm.sqlite``); a server store
+    hands its own adapter (``IndexStore.llm_database``), so every machine shares one cache and ledger."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement (``?`` placeholders); the result has ``fetchone`` and ``fetchall``."""
+        ...
+
+    def create_table(self, statement: str) -> None:
+        ...
+
+
+class SQLiteLLMDatabase:
+    """The default: a SQLite file beside the index (in memory without an index)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._db = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql, tuple(params))
+
+    def create_table(self, statement: str) -> None:
+        self._db.execute(statement)
 
 
 def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
@@ -33,12 +62,10 @@ def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
     return sum(int(count_tokens(m.content) * 1.3) + 4 for m in messages)
 
 
-def _connect(path: Path | None) -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=10000")
+def _connect(where: LLMDatabase | Path | None) -> LLMDatabase:
+    db = SQLiteLLMDatabase(where) if where is None or isinstance(where, Path) else where
     for stmt in _SCHEMA:
-        db.execute(stmt)
+        db.create_table(stmt)
     return db
 
 
@@ -53,8 +80,8 @@ def price_for(model: str, prices: Mapping[str, Price]) -> Price:
 class LLMCache:
     """Replies keyed by a hash of model, messages and parameters. Thread-safe."""
 
-    def __init__(self, db_path: Path | None) -> None:
-        self._db = _connect(db_path)
+    def __init__(self, db: LLMDatabase | Path | None) -> None:
+        self._db = _connect(db)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -74,7 +101,10 @@ class LLMCache:
     def put(self, key: str, completion: Completion) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO llm_cache VALUES (?,?,?,?,?,?)",
+                "INSERT INTO llm_cache (key, model, text, prompt_tokens, completion_tokens, created) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (key) DO UPDATE SET model=excluded.model, text=excluded.text, "
+                "prompt_tokens=excluded.prompt_tokens, completion_tokens=excluded.completion_tokens, "
+                "created=excluded.created",
                 (key, completion.model, completion.text, completion.usage.prompt_tokens,
                  completion.usage.completion_tokens, time.time()),
             )
@@ -99,8 +129,8 @@ class StageUsage:
 class UsageLedger:
     """Every LLM call and retry, per run and stage, with cost from the price table. Thread-safe."""
 
-    def __init__(self, db_path: Path | None, prices: Mapping[str, Price], run_id: str | None = None) -> None:
-        self._db = _connect(db_path)
+    def __init__(self, db: LLMDatabase | Path | None, prices: Mapping[str, Price], run_id: str | None = None) -> None:
+        self._db = _connect(db)
         self._lock = threading.Lock()
         self.prices = dict(prices)
         self.run_id = run_id or time.strftime("%Y%m%dT%H%M%S") + f"-{id(self) % 10000:04d}"
@@ -135,14 +165,15 @@ class UsageLedger:
         where, args = ("WHERE run_id=?", (run_id,)) if run_id else ("", ())
         with self._lock:
             rows = self._db.execute(
-                f"""SELECT stage, model, COUNT(*), SUM(cached), SUM(1 - ok), SUM(CASE WHEN cached THEN 0
-                    ELSE prompt_tokens END), SUM(CASE WHEN cached THEN 0 ELSE completion_tokens END), SUM(cost)
+                f"""SELECT stage, model, COUNT(*), SUM(cached), SUM(1 - ok), SUM(CASE WHEN cached <> 0 THEN 0
+                    ELSE prompt_tokens END), SUM(CASE WHEN cached <> 0 THEN 0 ELSE completion_tokens END), SUM(cost)
                     FROM llm_calls {where} GROUP BY stage, model ORDER BY stage, model""", args
             ).fetchall()
-        return [StageUsage(*r) for r in rows]
+        return [StageUsage(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), float(r[7]))
+                for r in rows]
 
     def events(self, run_id: str | None = None) -> dict[str, int]:
         where, args = ("WHERE run_id=?", (run_id,)) if run_id else ("", ())
         with self._lock:
             rows = self._db.execute(f"SELECT kind, COUNT(*) FROM llm_events {where} GROUP BY kind", args).fetchall()
-        return dict(rows)
+        return {k: int(n) for k, n in rows}

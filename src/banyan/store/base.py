@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -184,8 +184,12 @@ class Store(Protocol):
         """What earlier runs left unfinished."""
         ...
 
-    def writing(self, *, wait: bool = True) -> AbstractContextManager[None]:
-        """Hold the index's single-writer lock; a second writer waits or raises IndexBusyError."""
+    def writing(self, *, wait: bool = True, shared: bool = False) -> AbstractContextManager[None]:
+        """Hold the index's writer lock; a writer it excludes waits or raises IndexBusyError.
+
+        ``shared``: per-file work (reading, storing, embedding files) that a server store lets
+        several writers do at once; a nested exclusive ``writing()`` then waits for the index alone.
+        SQLite has one writer whatever ``shared`` says."""
         ...
 
     def writer(self) -> str | None:
@@ -204,6 +208,11 @@ class Store(Protocol):
     def close(self) -> None:
         ...
 
+    def llm_database(self) -> Any | None:
+        """Where the LLM cache and ledger live (an ``llm.ledger.LLMDatabase``): a server store's own
+        database, so every machine shares them; None for the file beside the index (``llm.sqlite``)."""
+        ...
+
     # -- access control (store/access_tables.py) ----------------------------------------------
     def set_allow(self, paths: Collection[str], allow: Iterable[str]) -> int: ...
     def acl_version(self) -> str: ...
@@ -220,8 +229,8 @@ class Store(Protocol):
 class GraphStore(Protocol):
     """The knowledge graph's seam: raw extractions per chunk, resolved entities, communities.
 
-    Everything crosses it as typed records (``banyan.types``). A server database implements the
-    same methods; ``SQLiteStore`` is the embedded implementation.
+    Everything crosses it as typed records (``banyan.types``). ``SQLiteStore`` is the embedded
+    implementation, ``PostgresStore`` the server one.
     """
 
     def chunks_without_extraction(self, extractor_for: Callable[[str], str | None]) -> list[PendingChunk]:
@@ -251,6 +260,12 @@ class GraphStore(Protocol):
     def load_triples(self) -> list[Triple]: ...
     def load_attributes(self) -> list[AttributeValue]: ...
     def set_triple_types(self, phrase_types: dict[str, str]) -> None: ...
+
+    def untype_out_of_range(self, rules: Mapping[str, tuple[Sequence[str], Sequence[str]]], *, untyped: str,
+                            wildcard: str) -> int:
+        """NLP triples whose resolved head or tail type is outside their relation type's domain or
+        range (``rules``: type -> allowed head types, allowed tail types) get type ``untyped``."""
+        ...
     def replace_entities(self, entities: Sequence[Entity], merges: Sequence[Merge], graph_version: str) -> None: ...
     def graph_version(self) -> str: ...
     def get_meta(self, key: str) -> str | None: ...

@@ -62,7 +62,7 @@ class ExtractionTables:
     def extraction_failures(self, limit: int | None = None) -> list[ExtractionFailure]:
         """Chunks whose last extraction failed, most recent first."""
         rows = self._db.execute("SELECT chunk_id, extractor, error, attempts FROM extraction_failures "
-                                "ORDER BY updated DESC, chunk_id LIMIT ?", (-1 if limit is None else limit,))
+                                f"ORDER BY updated DESC, chunk_id LIMIT {-1 if limit is None else int(limit)}")
         return [ExtractionFailure(*r) for r in rows]
 
     # -- schema proposals -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -136,6 +136,29 @@ class GraphTables(ExtractionTables):
             self._db.executemany("UPDATE triples SET type=? WHERE phrase=? AND source NOT LIKE ?",
                                  [(t, p, LLM_SOURCE_PREFIX + "%") for p, t in phrase_types.items()])
 
+    def untype_out_of_range(self, rules: Mapping[str, tuple[Sequence[str], Sequence[str]]], *, untyped: str,
+                            wildcard: str) -> int:
+        """Relation type -> (allowed head types, allowed tail types; empty = any): NLP triples of that
+        type whose resolved head (or tail) has only other entity types get type ``untyped`` (untyped
+        rather than wrong; entity type ``wildcard`` fits everywhere). Returns how many changed."""
+        changed = 0
+        with self._tx():
+            for kind, (heads, tails) in rules.items():
+                clauses, params = [], [kind, LLM_SOURCE_PREFIX + "%"]
+                for column, allowed in (("head", heads), ("tail", tails)):
+                    if not allowed:
+                        continue
+                    marks = ",".join("?" * (len(allowed) + 1))
+                    clauses.append(f"(EXISTS (SELECT 1 FROM entity_keys k WHERE k.norm = triples.{column}) AND NOT "
+                                   f"EXISTS (SELECT 1 FROM entity_keys k WHERE k.norm = triples.{column} "
+                                   f"AND k.type IN ({marks})))")
+                    params.extend([*allowed, wildcard])
+                if clauses:
+                    cur = self._db.execute(f"UPDATE triples SET type=? WHERE type=? AND source NOT LIKE ? "
+                                           f"AND ({' OR '.join(clauses)})", [untyped, *params])
+                    changed += max(0, cur.rowcount)
+        return changed
+
     def replace_entities(self, entities: Sequence[Entity], merges: Sequence[Merge], graph_version: str) -> None:
         """Swap in a whole new resolution result; each entity's ``aliases`` become its lookup keys."""
         with self._tx():
@@ -220,7 +243,7 @@ class GraphTables(ExtractionTables):
         where, args = ("WHERE level=?", [level]) if level is not None else ("", [])
         rows = self._db.execute(
             f"SELECT id, level, parent, size, title, keywords, report FROM communities {where} "
-            f"ORDER BY level, size DESC, id LIMIT ?", [*args, -1 if limit is None else limit]).fetchall()
+            f"ORDER BY level, size DESC, id LIMIT {-1 if limit is None else int(limit)}", args).fetchall()
         members: dict[str, list[str]] = {}
         if with_members and rows:
             q = "SELECT community_id, entity_id FROM community_members" + (
@@ -270,7 +293,7 @@ class GraphTables(ExtractionTables):
         marks = ",".join("?" * len(norms))
         return [Provenance(c, t, s, bool(tp)) for c, t, s, tp in self._db.execute(
             f"""SELECT m.chunk_id, d.title, d.source, MAX(m.topic) FROM mentions m JOIN chunks c ON c.id = m.chunk_id
-                JOIN documents d ON d.id = c.doc_id WHERE m.norm IN ({marks}) GROUP BY m.chunk_id
+                JOIN documents d ON d.id = c.doc_id WHERE m.norm IN ({marks}) GROUP BY m.chunk_id, d.title, d.source
                 ORDER BY MAX(m.topic) DESC, d.title LIMIT ?""", [*norms, limit])]
 
     def relation_edges(self, chunks: Collection[str] | None = None) -> list[RelationEdge]:
@@ -290,9 +313,9 @@ class GraphTables(ExtractionTables):
             a, b = owner.get(head), owner.get(tail)
             if a is None or b is None or a[1] == b[1] or (chunks is not None and chunk_id not in chunks):
                 continue
-            phrases, chunks, count = groups.setdefault((a[1], b[1], kind), (set(), set(), [0]))
+            phrases, found, count = groups.setdefault((a[1], b[1], kind), (set(), set(), [0]))
             phrases.add(phrase)
-            chunks.add(chunk_id)
+            found.add(chunk_id)
             count[0] += 1
         return [RelationEdge(h, t, k, tuple(sorted(p)), tuple(sorted(c)), n[0])
                 for (h, t, k), (p, c, n) in sorted(groups.items())]
