@@ -27,7 +27,7 @@ QUESTIONS = [
     "林文远是谁",
     "bridge engineering",
 ]
-MODES = ["dense", "bm25", "hybrid", "graph", "hybrid+graph", "auto"]
+MODES = ["dense", "bm25", "hybrid", "graph", "hybrid+graph", "hybrid+facts", "auto"]
 
 
 @pytest.fixture(scope="module")

@@ -164,6 +164,8 @@ def test_upload_indexes_with_live_progress(page: Any, server: ServerThread, tmp_
     assert page.locator("#doc-rows tr[data-doc-id]").count() == before + 1
     row.locator("button.link").click()  # the document opens in the viewer
     page.wait_for_selector("#doc-viewer:not([hidden]) .doc-text")
+    # the text arrives with a second request: wait for it rather than read an empty viewer under load
+    page.locator("#doc-viewer .doc-text", has_text="Helena Marsh").wait_for()
     assert "Helena Marsh" in page.inner_text("#doc-viewer .doc-text")
     screenshot(page, "documents.png")
 

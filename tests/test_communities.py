@@ -16,6 +16,7 @@ from banyan.graph.communities import (
     modularity,
     random_coherence,
     semantic_vectors,
+    split_disconnected,
 )
 
 
@@ -51,6 +52,19 @@ def test_deterministic_for_a_seed_and_levels_nest():
         assert coarse.max() < fine.max()  # merging only ever reduces the number of communities
         for c in np.unique(fine):  # every fine community sits inside exactly one coarse community
             assert len(np.unique(coarse[fine == c])) == 1
+
+
+def test_unconnected_entities_never_share_a_community():
+    """Two documents about unrelated things whose entity names look alike: same vectors, no edge
+    between them. Semantics alone would group them; every community must be connected."""
+    clique = np.ones((4, 4)) - np.eye(4)
+    adj = sp.csr_matrix(sp.block_diag([clique, clique]))
+    vecs = np.tile(np.eye(8, dtype=np.float32)[0], (8, 1))
+    levels = dual_perception(adj, vecs, DualParams(lam=0.2, threshold=0.0, size_cap=100, init_size=8,
+                                                   max_levels=3, seed=0))
+    for lv in levels:
+        assert set(lv[:4]).isdisjoint(lv[4:])
+    assert list(split_disconnected(adj, np.zeros(8, dtype=np.int64))) == [0, 0, 0, 0, 1, 1, 1, 1]
 
 
 def test_size_cap_is_respected():

@@ -173,12 +173,12 @@ def test_ppr_on_toy_graph_prefers_the_bridge():
 
 
 # -- the whole graph on the sample corpus --------------------------------------------------------
-def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir):
+def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir, store_url):
     import shutil
 
     corpus = tmp_path / "corpus"
     shutil.copytree(sample_dir, corpus)
-    with Banyan(tmp_path / "idx", HASH) as bn:
+    with Banyan(tmp_path / "idx", {**HASH, "store": {"url": store_url}}) as bn:
         bn.index([corpus])
         st = bn.store
         ent = st.find_entity("thomas harrow")
@@ -203,11 +203,12 @@ def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir):
         assert not any(p.title == "Thomas Harrow" for p in st.provenance_of(ent.aliases))
 
 
-def test_cli_graph_commands(tmp_path, sample_dir, monkeypatch):
+def test_cli_graph_commands(tmp_path, sample_dir, monkeypatch, store_url):
     monkeypatch.setenv("BANYAN_EMBEDDING__BACKEND", "hash")
     runner = CliRunner()
     idx = str(tmp_path / "idx")
-    assert runner.invoke(app, ["index", str(sample_dir), "--index", idx]).exit_code == 0
+    store = ["--store", store_url] if store_url else []  # later commands find it in the index's banyan.toml
+    assert runner.invoke(app, ["index", str(sample_dir), "--index", idx, *store]).exit_code == 0
     stats = json.loads(runner.invoke(app, ["graph", "stats", "--index", idx, "--json"]).stdout)
     assert stats["entities"] > 10 and stats["triples"] > 10
     shown = json.loads(runner.invoke(app, ["graph", "show", "Ada Whitcombe", "--index", idx, "--json"]).stdout)
@@ -233,3 +234,22 @@ def test_cli_graph_commands(tmp_path, sample_dir, monkeypatch):
     csv_dir = tmp_path / "neo"
     assert runner.invoke(app, ["graph", "export", str(csv_dir), "--format", "neo4j-csv", "--index", idx]).exit_code == 0
     assert (csv_dir / "entities.csv").read_text().startswith("id:ID,name")
+
+
+def test_relations_outside_the_schema_domain_and_range_are_untyped(tmp_path, sample_dir, store_url):
+    """A phrase typed born_in between a company and a person is wrong: it becomes related_to, while
+    born_in between a person and a place stays."""
+    with Banyan(tmp_path / "idx", {**HASH, "store": {"url": store_url}}) as bn:
+        bn.index([sample_dir])
+        st = bn.store
+        triples = st.relations_of(["thomas harrow"])
+        born = [t for t in triples if t.type == "born_in" and t.tail == "kelby"]
+        founded = [t for t in triples if t.head == "harrow vale construction" and t.tail == "thomas harrow"]
+        assert born and founded
+        st.set_triple_types({founded[0].phrase: "born_in"})
+        rules = load_schema().domain_range()
+        assert st.untype_out_of_range(rules, untyped="related_to", wildcard="other") >= 1
+        after = {(t.head, t.phrase, t.tail): t.type for t in st.relations_of(["thomas harrow"])}
+        assert after[(founded[0].head, founded[0].phrase, founded[0].tail)] == "related_to"
+        assert after[(born[0].head, born[0].phrase, born[0].tail)] == "born_in"
+        assert st.untype_out_of_range(rules, untyped="related_to", wildcard="other") == 0

@@ -26,3 +26,11 @@ def test_bm25_ranks_matching_chunk_first(tmp_path):
     assert BM25Index.load(tmp_path / "bm", version=8) is None
     loaded = BM25Index.load(tmp_path / "bm", version=7)
     assert loaded is not None and loaded.search("fishing", 1)[0][0] == "b"
+
+
+def test_bm25_stopwords_are_bm25s_english_stop_set() -> None:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from banyan.text import BM25_STOPWORDS_EN
+
+    assert frozenset(STOPWORDS_EN) == BM25_STOPWORDS_EN

@@ -8,7 +8,9 @@ store version and then read-only, and every request carries its own ``Query``.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 from banyan.app import documents, explore, graph_ops, schema_ops
 from banyan.app.view import IndexView
 from banyan.embed import Embedder, create_embedder
+from banyan.errors import BanyanError, IndexMismatchError
 from banyan.extract.schema import Schema, load_schema
 from banyan.index.pipeline import (
     NoProgress,
@@ -27,7 +30,7 @@ from banyan.index.pipeline import (
     remove_paths,
 )
 from banyan.settings import CONFIG_FILE, Settings, load_settings, settings_to_toml
-from banyan.store import PendingWork, SQLiteStore, StoreStats
+from banyan.store import PendingWork, StoreStats, open_store
 from banyan.types import (
     PUBLIC,
     Access,
@@ -48,6 +51,9 @@ if TYPE_CHECKING:  # the answer engine and the LLM layer load on first use: a se
     from banyan.llm import LLM
 
 
+log = logging.getLogger(__name__)
+
+
 class Banyan:
     """One index directory: its store, embedder and search indexes.
 
@@ -61,7 +67,7 @@ class Banyan:
         """``create=False`` opens only an existing index (IndexNotFoundError otherwise) and creates nothing."""
         self.index_dir = Path(index_dir)
         self.settings = settings or load_settings(self.index_dir, overrides)
-        self.store = SQLiteStore(self.index_dir, create=create)
+        self.store = open_store(self.settings.store.url, self.index_dir, create=create)
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
         self._schema: Schema | None = None
@@ -74,6 +80,13 @@ class Banyan:
             if self._embedder is None:
                 self._embedder = create_embedder(self.settings.embedding)
             return self._embedder
+
+    def _load_embedder_quietly(self) -> None:
+        """``embedder()`` ahead of need; a failure is left to the call that needs it, which raises it."""
+        try:
+            self.embedder()
+        except BanyanError as exc:
+            log.debug("loading the embedder ahead of need failed (%s); the search will report it", exc)
 
     def schema(self) -> Schema:
         with self._lock:
@@ -89,7 +102,9 @@ class Banyan:
         One writer at a time: while another process writes this index, wait for it (``wait``) or
         raise IndexBusyError. With no paths, finishes what an earlier run left undone."""
         progress = progress or NoProgress()
-        with self.store.writing(wait=wait):
+        # PostgreSQL: files are read, stored and embedded beside other writers; the global stages
+        # (graph, BM25) run alone (nested writing(), docs/postgresql.md). SQLite: one writer throughout.
+        with self.store.writing(wait=wait, shared=True):
             self._write_config()
             report = IndexReport()
             ingest_files(self.store, paths, self.settings, report, progress,
@@ -98,8 +113,26 @@ class Banyan:
                 embed_missing(self.store, self.embedder(), self.settings.embedding.include_title, report, progress)
             if self.settings.graph.enabled:
                 self.build_graph(report, progress)
-            build_bm25(self.store, self.index_dir, self.settings, report)
+            with self.store.writing():
+                build_bm25(self.store, self.index_dir, self.settings, report)
+                self._warm_read_caches(report)
         return report
+
+    def _warm_read_caches(self, report: IndexReport | None = None) -> None:
+        """Build what the next search would otherwise build: the memory-mapped vectors (and their ANN
+        index above ``vectors.ann_threshold``) and the graph's arrays, so a new process answers at once."""
+        t0 = time.perf_counter()
+        if self.store.stats().chunks:
+            try:
+                self.view.vectors()
+            except IndexMismatchError as exc:  # vectors of another embedder only: the search says so
+                log.debug("no vector cache to warm: %s", exc)
+        if report is not None:
+            report.add_time("vector cache", time.perf_counter() - t0)
+        if self.settings.graph.enabled:
+            t0 = time.perf_counter()
+            if self.view.save_graph_cache() and report is not None:
+                report.add_time("graph cache", time.perf_counter() - t0)
 
     def build_graph(self, report: IndexReport | None = None, progress: Progress | None = None) -> IndexReport:
         """Extract entities and relations from new chunks (no LLM), then resolve entities."""
@@ -108,7 +141,7 @@ class Banyan:
 
         report = report or IndexReport()
         with self.store.writing():
-            extract_missing(self.store, self.schema(), select_extractors(self.settings, self.index_dir), report,
+            extract_missing(self.store, self.schema(), select_extractors(self.settings, self.index_dir, self.store), report,
                             progress or NoProgress(), auto_accept_min_chunks=self.settings.graph.auto_accept_min_chunks)
             resolve_graph(self.store, self.schema(), self.embedder(), self.settings.graph, report)
             refresh_communities(self.store, self.embedder(), self.settings, report)
@@ -127,6 +160,7 @@ class Banyan:
             if self.settings.graph.enabled:
                 self.build_graph(report)
             build_bm25(self.store, self.index_dir, self.settings, report)
+            self._warm_read_caches()
         return documents
 
     def pending(self) -> PendingWork:
@@ -155,9 +189,12 @@ class Banyan:
         """Ranked, cited passages for ``query``. Safe to call from many threads at once."""
         if not query.strip():
             raise ValueError("empty query")
+        mode = mode or self.settings.retrieval.default_mode
+        if self._embedder is None and mode != "bm25":  # a fresh process: load the model while BM25 loads
+            threading.Thread(target=self._load_embedder_quietly, name="banyan-embedder", daemon=True).start()
         snap = self.view.snapshot(access)  # one consistent set of indexes for this request
         q = snap.query(query)
-        hits = snap.retriever().search(q, mode or self.settings.retrieval.default_mode, k or self.settings.retrieval.k)
+        hits = snap.retriever().search(q, mode, k or self.settings.retrieval.k)
         found = snap.store().citations([h.chunk_id for h in hits])
         return [
             SearchResult(rank, h.score, found[h.chunk_id].text, found[h.chunk_id].citation, h.routes)
@@ -203,7 +240,7 @@ class Banyan:
             if self._llm is None:
                 from banyan.llm import build_llm
 
-                self._llm = build_llm(self.settings.llm, self.index_dir).llm
+                self._llm = build_llm(self.settings.llm, self.index_dir, database=self.store.llm_database()).llm
             return self._llm
 
     # -- inspecting ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from banyan.api import Banyan
 from banyan.cli_answer import ask, print_answer
-from banyan.cli_bench import bench_qa, bench_serve
+from banyan.cli_bench import bench_large, bench_qa, bench_scale, bench_serve
 from banyan.cli_common import (
     AllowOpt,
     AsOpt,
@@ -25,6 +25,7 @@ from banyan.cli_common import (
     NoGraphOpt,
     NoWaitOpt,
     RichProgress,
+    StoreOpt,
     access_of,
     allow_of,
     console,
@@ -53,6 +54,8 @@ app.command()(ask)
 bench_app.command("qa")(bench_qa)
 bench_app.command("cost")(bench_cost)
 bench_app.command("serve")(bench_serve)
+bench_app.command("large")(bench_large)
+bench_app.command("scale")(bench_scale)
 app.command()(mcp)
 app.add_typer(schema_app, name="schema")
 register_server(app)  # serve, keys
@@ -91,12 +94,12 @@ def _print_results(query: str, results: list[SearchResult]) -> None:
 def index(paths: Annotated[list[Path] | None, typer.Argument(help="files and folders to index")] = None,
           index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
           no_wait: NoWaitOpt = False, extractor: ExtractorOpt = None, llm: LlmOpt = None,
-          allow: AllowOpt = None) -> None:
+          allow: AllowOpt = None, store: StoreOpt = None) -> None:
     """Index files and folders (.txt .md .json .jsonl .pdf .docx .html). Unchanged files are skipped;
     with no paths, finishes what an interrupted run left undone. Exit code 3 if any file failed."""
     with _open(index, embedder, no_graph, create=True, extra={
             **({"graph": {"extractor": extractor}} if extractor else {}),
-            **({"llm": {"model": llm}} if llm else {})}) as bn:
+            **({"llm": {"model": llm}} if llm else {})}, store=store) as bn:
         report = bn.index(paths or [], progress=RichProgress(), wait=not no_wait, allow=allow_of(allow))
     _print_report(report)
     if report.failures:

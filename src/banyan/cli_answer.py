@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from banyan.answer import ANSWER_MODES, TRANSFORMS, Answer
+from banyan.answer.types import ANSWER_MODES, TRANSFORMS, Answer
 from banyan.api import Banyan
 from banyan.cli_common import AsOpt, ExitCode, IndexOpt, access_of, console, err
 

@@ -16,6 +16,7 @@ from banyan.cli_common import EmbedderOpt, IndexOpt, NoGraphOpt, RichProgress, c
 from banyan.cli_common import overrides as _overrides
 
 if TYPE_CHECKING:
+    from banyan.eval.scale_bench import ScaleBenchResult
     from banyan.eval.serve_bench import ServeBenchResult
 
 
@@ -102,3 +103,112 @@ def print_serve_bench(result: ServeBenchResult) -> None:
 
 def _ms(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def bench_large(
+    file: Annotated[Path | None, typer.Option(help="the large text file to index (else built from --data)")] = None,
+    data: Annotated[Path | None, typer.Option(help="folder with corpus.jsonl: its text, cycled to --mb, "
+                                                   "is the large file")] = None,
+    mb: Annotated[float, typer.Option(help="size of the file built from --data, in MB")] = 20.0,
+    modes: Annotated[str, typer.Option(help="comma-separated search modes to time")] = "bm25,hybrid,auto",
+    queries: Annotated[int, typer.Option(help="queries per mode (sentences sampled from the file)")] = 10,
+    index: IndexOpt = None,
+    skip_index: Annotated[bool, typer.Option("--skip-index", help="time searches on an existing --index only")]
+    = False,
+    embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None,
+) -> None:
+    """Index one large file (seconds and peak memory, next to the embedding time of the same text), then
+    search the index from cold processes (a fresh `banyan search` per query) next to warm in-process searches."""
+    from banyan.eval.large_bench import run_large_bench, sample_queries, write_large_text
+
+    if skip_index and index is None:
+        raise typer.BadParameter("--skip-index needs --index (an index to search)")
+    with tempfile.TemporaryDirectory(prefix="banyan-bench-large-") as tmp:
+        if file is None:
+            if data is None:
+                raise typer.BadParameter("pass --file (a large text file) or --data (a folder with corpus.jsonl)")
+            file = Path(tmp) / "large.txt"
+            written = write_large_text(data / "corpus.jsonl", mb, file)
+            console.print(f"wrote {written / 1e6:.1f} MB of {data / 'corpus.jsonl'} text to one file")
+        result = run_large_bench(file, index or Path(tmp) / "index", [m.strip() for m in modes.split(",") if m.strip()],
+                                 sample_queries(file, queries), _overrides(embedder, no_graph), skip_index=skip_index,
+                                 log=lambda m: console.print(f"[dim]{m}[/]", highlight=False))
+    if not skip_index:
+        ratio = result.index_seconds / result.embed_seconds if result.embed_seconds else float("nan")
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in sorted(result.stage_seconds.items()))
+        console.print(f"[bold]indexing one {result.megabytes:.1f} MB file[/] ({result.chunks:,} chunks): "
+                      f"{result.index_seconds:.1f} s, peak memory {result.peak_rss_mb:,.0f} MB; embedding the "
+                      f"same text took {result.embed_seconds:.1f} s of it (total = {ratio:.2f} x embedding). "
+                      f"Stages (s): {stages}", highlight=False)
+    table = Table(title=f"search on a {result.chunks:,}-chunk index, {result.queries} queries per mode: a fresh "
+                        "process per query (cold) vs one warm process")
+    for col in ("mode", "cold p50 s", "cold p95 s", "cold max s", "warm p50 ms", "warm p95 ms"):
+        table.add_column(col, justify="left" if col == "mode" else "right")
+    for mode, fig in result.latency.items():
+        s = fig.summary()
+        table.add_row(mode, f"{s['cold_p50']:.2f}", f"{s['cold_p95']:.2f}", f"{s['cold_max']:.2f}",
+                      _ms(s["warm_p50"] * 1000), _ms(s["warm_p95"] * 1000))
+    console.print(table)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
+def bench_scale(
+    chunks: Annotated[int, typer.Option(help="synthetic chunks to store and index")] = 100_000,
+    backends: Annotated[str, typer.Option(help="comma-separated vector backends: exact, hnsw, milvus "
+                                               "(exact is the recall reference)")] = "exact,hnsw",
+    queries: Annotated[int, typer.Option(help="queries timed per backend, one at a time, k = 10")] = 200,
+    workdir: Annotated[Path | None, typer.Option(help="keep the store and indexes here (default: a temp dir, "
+                                                     "deleted)")] = None,
+    milvus_uri: Annotated[str, typer.Option(help="milvus backend: a server or cluster URI (default: milvus-lite "
+                                                  "in the work dir)")] = "",
+    ef: Annotated[int | None, typer.Option(help="HNSW search candidates (vectors.hnsw_expansion_search)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write results as JSON")] = None,
+) -> None:
+    """Vector storage and search at N synthetic chunks (a seeded bag-of-word-vectors embedder, no model):
+    store time, build time per 100k chunks, cold open, search p50/p95, peak memory and recall@10 against
+    exact search, for each backend side by side."""
+    from banyan.eval.scale_bench import run_scale_bench
+
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    settings: dict[str, object] = {"milvus_uri": milvus_uri}
+    if ef is not None:
+        settings["hnsw_expansion_search"] = ef
+    try:
+        result = run_scale_bench(chunks, names, queries=queries, workdir=workdir, keep=workdir is not None,
+                                 settings=settings, log=lambda m: console.print(f"[dim]{m}[/]", highlight=False))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    print_scale_bench(result)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+        console.print(f"wrote {out}")
+
+
+def print_scale_bench(result: ScaleBenchResult) -> None:
+    s = result.settings
+    console.print(f"[bold]{result.chunks:,} chunks[/], {result.dim}-d vectors, {result.cpus} CPUs. Store (SQLite, "
+                  f"chunks + vectors): {result.store_s:.1f} s = {result.per_100k(result.store_s):.1f} s per 100k, "
+                  f"peak RSS {result.store_peak_mb:,.0f} MB. Vector cache (SQLite -> memory-mapped .npy, once for "
+                  f"all backends): {result.cache_s:.1f} s, peak RSS {result.cache_peak_mb:,.0f} MB", highlight=False)
+    table = Table(title=f"banyan bench scale: {result.chunks:,} chunks, {result.queries} queries, k = 10 "
+                        f"(HNSW M={s.get('hnsw_connectivity')}, efConstruction={s.get('hnsw_expansion_add')}, "
+                        f"{s.get('hnsw_dtype')})")
+    for col in ("backend", "ef", "build s", "build s/100k", "cold open s", "p50 ms", "p95 ms", "recall@10",
+                "peak build MB", "peak search MB"):
+        table.add_column(col, justify="left" if col == "backend" else "right", no_wrap=True)
+    for r in [*result.backends, *result.sweep]:
+        table.add_row(r.backend, "-" if r.ef is None else str(r.ef), f"{r.build_s:.1f}",
+                      f"{r.per_100k(r.build_s):.1f}", f"{r.open_s:.2f}", _ms(r.p50_ms), _ms(r.p95_ms),
+                      "-" if r.recall_at_10 is None else f"{r.recall_at_10:.3f}", f"{r.peak_build_mb:,.0f}",
+                      f"{r.peak_search_mb:,.0f}")
+    Console(width=max(console.width, 130)).print(table)
+    console.print("[dim]build: the backend from the vector cache, in a fresh process; cold open: a second fresh "
+                  "process opening it from disk; p50/p95: one query at a time, after 5 warm-up queries; peak: "
+                  "getrusage ru_maxrss of that process (includes memory-mapped pages it touched); recall@10: "
+                  "share of exact search's top 10 returned. Rows after the first hnsw row: the same graph "
+                  "searched with other ef.[/]", highlight=False)

@@ -21,6 +21,7 @@ SearchMode = str
 EmbeddingBackend = Literal["onnx", "sentence-transformers", "e5", "openai", "hash"]
 
 CONFIG_FILE = "banyan.toml"
+STORE_SCHEMES = ("postgresql://", "postgres://")
 
 
 class _Section(BaseModel):
@@ -29,6 +30,22 @@ class _Section(BaseModel):
 
 class IndexSettings(_Section):
     dir: Path = Path(".banyan")
+
+
+class StoreSettings(_Section):
+    url: str = Field("", description="where the index's data lives: empty for SQLite in the index directory, or "
+                                     "postgresql://USER@HOST:PORT/DBNAME for a PostgreSQL server (`banyan index "
+                                     "--store`); ${VAR} is taken from the environment; a password is never "
+                                     "written to banyan.toml (use PGPASSWORD, ~/.pgpass or ${VAR})")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(STORE_SCHEMES):
+            raise ValueError(f"store.url: {redact_url(value)!r} is not a store URL; use postgresql://USER@HOST/DBNAME "
+                             "(or leave it empty for SQLite in the index directory)")
+        return value
 
 
 class IngestSettings(_Section):
@@ -84,6 +101,9 @@ def _default_modes() -> dict[str, ModeSettings]:
         # With no linked entity that has its own text there is nothing to walk from: hybrid.
         "graph": ModeSettings(routes={**graph, "community": 0.1}, limits={"home": 4}, requires="home",
                               fallback="hybrid"),
+        # hybrid plus the relation-aware fact walk; hybrid alone when the walk finds nothing. Not the default:
+        # everyday notes +3.6 recall@2 over hybrid, GraphRAG-Bench medical -5.0 recall@5 (docs/architecture.md 7)
+        "hybrid+facts": ModeSettings(routes={"hybrid": 1.0, "facts": 1.0}, requires="facts", fallback="hybrid"),
         # the graph fusion with the baselines and the other graph routes as minor voices
         "hybrid+graph": ModeSettings(routes={"bm25": 0.3, "dense": 0.3, **graph, "entity": 0.3, "path": 0.3},
                                      limits={"home": 4}),
@@ -137,6 +157,8 @@ class GraphSettings(_Section):
     seed_passages: int = Field(20, ge=0)
     path_hops: int = Field(2, ge=1, le=4)
     relation_boost: float = Field(0.0, ge=0, description="extra weight on edges of relation types the query asks about")
+    fact_hops: int = Field(3, ge=1, le=6, description="facts route: at most this many triples from a named entity")
+    fact_beam: int = Field(8, ge=1, description="facts route: entities kept per hop of the walk")
     extractor: Literal["nlp", "llm", "hybrid"] = Field(
         "nlp", description="nlp (spaCy/jieba, no LLM), llm (the configured LLM reads every chunk) or hybrid "
         "(NLP everywhere, the LLM only for chunks whose entities NLP left unlinked)")
@@ -291,15 +313,44 @@ class AnswerSettings(_Section):
         return self
 
 
+class VectorSettings(_Section):
+    """Dense search: exact below ``ann_threshold`` vectors, the ``backend`` index above it (docs/vector-search.md).
+
+    The store stays the source of truth: vectors are cached as a memory-mapped ``.npy`` file and the
+    approximate index is built from them under ``<index>/vectors/``, rebuilt when the store's vectors
+    change; a missing or damaged cache file is rebuilt, never an error."""
+
+    backend: Literal["exact", "hnsw", "milvus"] = Field(
+        "hnsw", description="exact: always brute force; hnsw: usearch HNSW on disk (embedded); milvus: a Milvus "
+        "server or cluster through pymilvus (`pip install 'banyan-rag[milvus]'`), milvus-lite when milvus_uri is empty")
+    ann_threshold: int = Field(50_000, ge=0, description="below this many vectors search is exact (and exact is "
+                               "what a restricted caller seeing fewer chunks than this gets); 0 = always the backend")
+    hnsw_connectivity: int = Field(32, ge=4, le=128, description="HNSW M: neighbours per node")
+    hnsw_expansion_add: int = Field(128, ge=8, description="HNSW efConstruction: candidates while building")
+    hnsw_expansion_search: int = Field(512, ge=8, description="HNSW ef: candidates per search (recall vs latency; "
+                                       "512 keeps recall@10 >= 0.95 at 1M vectors, docs/vector-search.md)")
+    hnsw_dtype: Literal["f32", "f16", "i8"] = Field(
+        "f16", description="how the HNSW file stores vectors; results are rescored with the exact float32 vectors")
+    candidates: float = Field(2.0, ge=1.0, description="an ANN search fetches k x this many before exact rescoring")
+    build_threads: int = Field(0, ge=0, description="threads building the HNSW index; 0 = all cores")
+    milvus_uri: str = Field("", description="e.g. http://milvus:19530 for a server or cluster; empty = milvus-lite "
+                            "in <index>/vectors/milvus.db")
+    milvus_token: str | None = Field(None, description="user:password or an API key, if the server wants one")
+    milvus_db: str = Field("", description="Milvus database; empty = the server's default")
+    milvus_collection: str = Field("", description="collection name; empty = banyan_<model>_<index id>")
+
+
 class Settings(BaseSettings):
     """Every setting Banyan reads. Build with :func:`load_settings` to honour ``banyan.toml``."""
 
     model_config = SettingsConfigDict(env_prefix="BANYAN_", env_nested_delimiter="__", extra="forbid")
 
     index: IndexSettings = IndexSettings()
+    store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
+    vectors: VectorSettings = VectorSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     graph: GraphSettings = GraphSettings()
     communities: CommunitySettings = CommunitySettings()
@@ -389,6 +440,8 @@ def settings_to_toml(settings: Settings) -> str:
     data.update({k: v for k, v in changed.items() if k not in PINNED_SECTIONS and k != "index" and v})
     data.get("embedding", {}).pop("api_key", None)
     data.get("llm", {}).pop("api_key", None)
+    if data.get("store", {}).get("url"):
+        data["store"]["url"] = redact_url(data["store"]["url"])
     return tomli_w.dumps(data)
 
 
@@ -398,3 +451,57 @@ def _drop_removed(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(out.get(section), dict):
             out[section] = {k: v for k, v in out[section].items() if k not in keys}
     return out
+
+
+def redact_url(url: str) -> str:
+    """``url`` without a literal password (``${VAR}`` references stay): what may be written or shown."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None or parts.password.startswith("${"):
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}@{host}"))
+
+
+def record_store_url(index_dir: Path | str, settings: Settings, *, write: bool = True) -> bool:
+    """Pin ``settings.store.url`` in ``<index_dir>/banyan.toml`` so that later commands in that index
+    directory open the same store. Writes the whole config when there is none yet; adds a ``[store]``
+    section to an existing one (its other lines untouched). Returns True when the URL carried a
+    password that was left out. ConfigError if the file already names another store (``write=False``:
+    only that check)."""
+    url = settings.store.url
+    if not url:
+        return False
+    path = Path(index_dir) / CONFIG_FILE
+    safe = redact_url(url)
+    if path.is_file():
+        try:
+            recorded = tomllib.loads(path.read_text(encoding="utf-8")).get("store", {}).get("url", "")
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        if recorded and redact_url(recorded) != safe:
+            raise ConfigError(f"{Path(index_dir)} already uses the store {redact_url(recorded)} ({path}); "
+                              f"index into another --index directory, or edit {path} to move it")
+    if not write:
+        return safe != url
+        if not recorded:
+            import tomli_w
+
+            text = path.read_text(encoding="utf-8")
+            addition = tomli_w.dumps({"store": {"url": safe}})
+            _write_atomic(path, text.rstrip("\n") + "\n\n" + addition)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, "# Settings this index was built with. Edit with care: changing the embedder means\n"
+                            "# re-embedding every chunk (`banyan index` does it).\n" + settings_to_toml(settings))
+    return safe != url
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write beside ``path`` under a name of this process, then rename: writers never see half a file."""
+    import os
+
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

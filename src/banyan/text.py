@@ -98,13 +98,18 @@ def pos_tag_zh(text: str) -> list[tuple[str, str]]:
 
 
 # -- tokens for lexical search and query analysis -------------------------------------------------
+BM25_STOPWORDS_EN = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
+                               "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
+                               "these", "they", "this", "to", "was", "will", "with"])
+"""Lucene's classic English stop set, as bm25s ships it (``bm25s.stopwords.STOPWORDS_EN``; a test keeps
+them equal). Kept here so that tokenizing a query does not import bm25s and, with it, scipy."""
+
 @lru_cache(maxsize=1)
 def _english() -> tuple[Callable[[str], str], frozenset[str]]:
     import Stemmer
-    from bm25s.stopwords import STOPWORDS_EN
 
     stemmer = Stemmer.Stemmer("english")  # stemWord is one C call under the GIL: safe across threads
-    return lru_cache(maxsize=200_000)(stemmer.stemWord), frozenset(STOPWORDS_EN)
+    return lru_cache(maxsize=200_000)(stemmer.stemWord), BM25_STOPWORDS_EN
 
 
 def _latin_tokens(text: str) -> list[str]:

@@ -19,13 +19,11 @@ from pydantic import BaseModel, Field
 
 from banyan.answer.agent import retrieve_parallel
 from banyan.answer.sources import IndexReader
-from banyan.answer.types import Candidate
+from banyan.answer.types import TRANSFORMS, Candidate
 from banyan.errors import BudgetExceededError, ConfigError, LLMError
 from banyan.llm import LLM, CallParams, structured, user
 from banyan.retrieve import Query, rrf
 from banyan.types import Hit
-
-TRANSFORMS: tuple[str, ...] = ("none", "multi-query", "hyde", "step-back")
 
 MULTI = {
     "en": ("Write {n} different search queries that would find the passages answering the question (other words, "

@@ -8,6 +8,8 @@ from typing import Any
 from banyan.types import Citation
 
 ANSWER_MODES: tuple[str, ...] = ("auto", "naive", "mix", "local", "global", "full", "agent")
+TRANSFORMS: tuple[str, ...] = ("none", "multi-query", "hyde", "step-back")
+"""query transforms (``answer.transforms``)"""
 """What ``Banyan.ask`` takes as ``mode``; ``auto`` resolves to one of the others per question."""
 
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from banyan.graph.kg import KnowledgeGraph
 from banyan.store import IndexStore, Passage, RelationEdge
 from banyan.text import normalize_name
 from banyan.types import Access, AttributeValue, Chunk, Community, Entity, Provenance, Triple
+
+if TYPE_CHECKING:
+    from banyan.graph.kg import KnowledgeGraph
 
 OVERFETCH = 8
 """store rows read per row wanted when hidden rows are dropped afterwards (then all of them)"""

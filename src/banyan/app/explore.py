@@ -7,13 +7,16 @@ when access control applies), so they cost array work, not one query per node.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from banyan.errors import EntityNotFoundError
-from banyan.graph.kg import KnowledgeGraph
 from banyan.text import normalize_name
 from banyan.types import GraphEdge, GraphNode, Subgraph
+
+if TYPE_CHECKING:
+    from banyan.graph.kg import KnowledgeGraph
 
 RELATED_LABEL = "related"
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from banyan.embed import Embedder
 from banyan.errors import BanyanError, CommunityNotFoundError, EntityNotFoundError
-from banyan.graph.kg import KnowledgeGraph
 from banyan.settings import Settings
 from banyan.store import IndexStore
 from banyan.text import normalize_name
 from banyan.types import Community, EntityView
+
+if TYPE_CHECKING:
+    from banyan.graph.kg import KnowledgeGraph
 
 ExportFormat = Literal["graphml", "neo4j-csv"]
 CommunityAlgorithm = Literal["dual", "leiden"]
@@ -92,7 +94,7 @@ def build_communities(store: IndexStore, kg: KnowledgeGraph, embedder: Embedder,
         from banyan.llm import build_llm
 
         cfg = settings.llm.model_copy(update={"model": llm_model}) if llm_model else settings.llm
-        stack = build_llm(cfg, index_dir)
+        stack = build_llm(cfg, index_dir, database=store.llm_database())
         chosen = {c.id for c in sorted(tree, key=lambda c: -c.size)[:max_reports]}
         picked = [c for c in tree if c.id in chosen]
         results = summarize(stack.llm, picked, concurrency=cfg.max_concurrency)

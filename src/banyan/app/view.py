@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,17 +29,19 @@ from banyan.app.access import (
 )
 from banyan.embed import Embedder
 from banyan.errors import IndexMismatchError
-from banyan.extract.schema import Schema, relation_text
-from banyan.graph.build import cached_embed
-from banyan.graph.kg import KnowledgeGraph
+from banyan.index.ann import open_vector_index
 from banyan.index.bm25 import BM25Index
 from banyan.index.pipeline import BM25_DIR, bm25_rows
 from banyan.index.vectors import ExactVectorIndex
 from banyan.retrieve import Query, Retriever, Route, build_base_routes, build_graph_routes
-from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.settings import Settings
 from banyan.store import IndexStore
 from banyan.types import Access
+
+if TYPE_CHECKING:  # the graph (scipy, spaCy) loads only when a graph route or page asks for it
+    from banyan.extract.schema import Schema
+    from banyan.graph.kg import KnowledgeGraph
+    from banyan.retrieve.graph_routes import GraphRetriever
 
 log = logging.getLogger(__name__)
 
@@ -99,24 +101,28 @@ class IndexView:
 
     # -- components -------------------------------------------------------------------------
     def vectors(self) -> ExactVectorIndex:
-        return self._cached("vectors", self.store.vectors_version(), self._load_vectors)
+        version = self.store.vectors_version()
+        return self._cached("vectors", version, lambda: self._load_vectors(version))
 
-    def _load_vectors(self) -> ExactVectorIndex:
-        """The committed vectors: chunks still waiting for theirs (a run in progress, or one that
-        was stopped) are left out of dense search until their block commits."""
+    def _load_vectors(self, version: str | None = None) -> ExactVectorIndex:
+        """The committed vectors, memory-mapped from ``<index>/vectors/`` (written from the store on
+        the first read of a new ``vectors_version``), searched exactly below ``vectors.ann_threshold``
+        and through the ``vectors.backend`` ANN index above it (docs/vector-search.md). Chunks still
+        waiting for their vectors (a run in progress, or one that was stopped) are left out of dense
+        search until their block commits."""
         name = self._embedder().name
-        ids, matrix = self.store.load_embeddings(name)
+        index = open_vector_index(self.store, name, self.index_dir, self.settings.vectors, version)
         stats = self.store.stats()
         others = [m for m in stats.embeddings if m != name]
-        if not ids and others:
+        if not len(index) and others:
             raise IndexMismatchError(
                 f"this index holds vectors from {', '.join(others)} and none from embedder {name}; set "
                 f"embedding.backend to the one used, or run `banyan index` to embed every chunk with {name}")
-        if len(ids) < stats.chunks and self.store.writer() is None:
+        if len(index) < stats.chunks and self.store.writer() is None:
             log.warning("%d of %d chunks have no vector from embedder %s (an indexing run was stopped?); dense "
-                        "search leaves them out until `banyan index` embeds them", stats.chunks - len(ids),
+                        "search leaves them out until `banyan index` embeds them", stats.chunks - len(index),
                         stats.chunks, name)
-        return ExactVectorIndex(ids, matrix)
+        return index
 
     def bm25(self) -> BM25Index:
         version = self.store.version()
@@ -199,8 +205,12 @@ class IndexView:
     def _load_graph(self, visible: frozenset[str] | None = None) -> GraphRetriever:
         """The graph routes over the whole graph, or over the graph of the ``visible`` chunks only
         (no community route there: community keywords are built from every document)."""
+        from banyan.extract.schema import relation_text
+        from banyan.graph.text_vectors import cached_embed
+        from banyan.retrieve.graph_routes import GraphRetriever
+
         emb, schema = self._embedder(), self._schema()
-        kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim, visible)
+        kg = self._knowledge_graph(emb, visible)
         embed = cached_embed(self.store, emb, write=False)
         kinds = schema.typed_relations()
         communities = self.store.communities(level=0, with_members=True) if visible is None else []
@@ -213,6 +223,42 @@ class IndexView:
         return GraphRetriever(kg, self.settings.graph, emb.embed_documents, schema, vectors.scores,
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members)
+
+    def save_graph_cache(self) -> bool:
+        """Build and save the whole graph's array cache if it is missing (the writer calls this at the
+        end of a run, so the first search of a new process does not rebuild the graph); returns
+        whether it built one."""
+        from banyan.graph import kg_cache
+
+        if not self.has_graph():
+            return False
+        if kg_cache.load_path(self.index_dir, self._graph_key(self._embedder())) is not None:
+            return False
+        self._knowledge_graph(self._embedder(), None)
+        return True
+
+    def _graph_key(self, emb: Embedder) -> str:
+        from banyan.graph import kg_cache
+
+        return kg_cache.cache_key(self.store.resolved_version() or "", str(self.store.version()), emb.name)
+
+    def _knowledge_graph(self, emb: Embedder, visible: frozenset[str] | None) -> KnowledgeGraph:
+        """The whole graph from its array cache (``graph.kg_cache``; built and saved on first use), or
+        the graph of the ``visible`` chunks, built from the store (per caller, never saved)."""
+        from banyan.graph import kg_cache
+        from banyan.graph.kg import KnowledgeGraph
+
+        if visible is not None:
+            return KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim, visible)
+        key = self._graph_key(emb)
+        kg = kg_cache.load(self.index_dir, key)
+        if kg is None:
+            kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
+            try:
+                kg_cache.save(kg, self.index_dir, key)
+            except OSError as exc:  # a read-only index still answers, from the store
+                log.warning("could not save the graph cache under %s: %s", self.index_dir, exc)
+        return kg
 
     # -- per-request reads --------------------------------------------------------------------
     def embedder(self) -> Embedder:

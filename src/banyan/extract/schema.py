@@ -86,6 +86,10 @@ class Schema(_Strict):
         """Relation types a phrase can be assigned to (all but the catch-all related_to)."""
         return [r for r in self.relation_types if r.name != RELATED]
 
+    def domain_range(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Relation type -> (allowed head types, allowed tail types) for types that constrain either."""
+        return {r.name: (r.head, r.tail) for r in self.relation_types if r.head or r.tail}
+
     def entity_type_for_ner(self, label: str) -> str | None:
         for t in self.entity_types:
             if label in t.ner_labels:

@@ -30,9 +30,10 @@ from banyan.graph.llm_extraction import (
     tagged,
 )
 from banyan.graph.resolve import resolve
+from banyan.graph.text_vectors import cached_embed
 from banyan.progress import Progress
 from banyan.settings import GraphSettings, Settings
-from banyan.store import GraphStore
+from banyan.store import GraphStore, IndexStore
 from banyan.text import normalize_name
 from banyan.types import LLM_SOURCE_PREFIX, ExtractionSummary, IndexReport, Mention
 
@@ -47,35 +48,15 @@ def default_extractors() -> dict[str, Extractor]:
     return {"en": SpacyExtractor(), "zh": JiebaExtractor()}
 
 
-def select_extractors(settings: Settings, index_dir: Path | None) -> dict[str, Extractor]:
-    """The extractors ``graph.extractor`` names: NLP, the LLM, or NLP first and the LLM where it adds."""
+def select_extractors(settings: Settings, index_dir: Path | None,
+                      store: IndexStore | None = None) -> dict[str, Extractor]:
+    """The extractors ``graph.extractor`` names: NLP, the LLM, or NLP first and the LLM where it adds
+    (its cache and ledger in the ``store``'s database when it is a server store)."""
     mode = settings.graph.extractor
     if mode == "nlp":
         return default_extractors()
-    return llm_extractors(settings, index_dir, default_extractors() if mode == "hybrid" else None)
-
-
-def cached_embed(store: GraphStore, embedder: Embedder, *, write: bool = True) -> Callable[[list[str]], np.ndarray]:
-    """Embed short texts (names, phrases) once: vectors are kept in the store by text.
-
-    With ``write=False`` (the read path) missing vectors are computed but not stored."""
-    model = f"text:{embedder.name}"
-
-    def embed(texts: list[str]) -> np.ndarray:
-        unique = list(dict.fromkeys(texts))
-        have = store.text_vectors(model, unique)
-        missing = [t for t in unique if t not in have]
-        for i in range(0, len(missing), 2048):
-            part = missing[i : i + 2048]
-            vecs = embedder.embed_documents(part)
-            if write:
-                store.put_text_vectors(model, part, vecs)
-            have.update(zip(part, vecs))
-        if not texts:
-            return np.zeros((0, embedder.dim), np.float32)
-        return np.stack([have[t] for t in texts]).astype(np.float32)
-
-    return embed
+    return llm_extractors(settings, index_dir, default_extractors() if mode == "hybrid" else None,
+                          database=store.llm_database() if store is not None else None)
 
 
 def extraction_key(extractor: Extractor, schema: Schema) -> str:
@@ -207,11 +188,13 @@ def resolve_graph(store: GraphStore, schema: Schema, embedder: Embedder, cfg: Gr
         report.notes.append("the schema's relation types changed: re-typing relations (entities unchanged)")
     phrases = sorted({t.phrase for t in store.load_triples() if not t.source.startswith(LLM_SOURCE_PREFIX)} - {RELATED})
     store.set_triple_types(type_relations(phrases, schema, embed, cfg.relation_threshold))
-    store.set_meta(RELATION_TYPES_META, typing_key)
     if resolve_needed:
         entities, merges = resolve(store.load_mentions(), embed, cfg.merge_threshold, store.keep_apart())
         # nothing above changes chunks or extractions, so the version still holds
         store.replace_entities(entities, merges, version)
         embed([e.name for e in entities])  # entity-name vectors for query linking, computed while indexing
+    # a phrase's type must fit the entities it joins: "Rowing Club -founded by-> River Avon" is untyped
+    store.untype_out_of_range(schema.domain_range(), untyped=RELATED, wildcard=OTHER)
+    store.set_meta(RELATION_TYPES_META, typing_key)
     report.add_time("resolve", time.perf_counter() - t0)
     return True

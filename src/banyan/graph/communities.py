@@ -7,6 +7,8 @@ Dual perception:
 3. Assignment: each entity moves to the candidate community (its own or a neighbour's) with the
    best ``lam * structural + (1 - lam) * semantic`` score, where structural is the share of its
    edge weight going into the community and semantic the cosine to the community centroid.
+   A community is then split into its connected parts (``split_disconnected``): similar names alone
+   never put unrelated documents in one community.
 4. Hierarchy: neighbouring communities are merged pairwise while
    ``lam * modularity gain (scaled) + (1 - lam) * centroid cosine`` passes ``threshold``, the gain is
    positive and the merged size stays within ``size_cap``; each merge round is one level up, so
@@ -100,6 +102,19 @@ def assign(adj: sp.csr_matrix, vecs: np.ndarray, labels: np.ndarray, lam: float,
     return labels
 
 
+def split_disconnected(adj: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
+    """Each community split into its connected components (edges between members only): k-means
+    and semantic moves can group entities that no triple or shared chunk connects."""
+    from scipy.sparse.csgraph import connected_components
+
+    coo = adj.tocoo()
+    inside = labels[coo.row] == labels[coo.col]
+    n = len(labels)
+    within = sp.csr_matrix((coo.data[inside], (coo.row[inside], coo.col[inside])), shape=(n, n))
+    _, parts = connected_components(within, directed=False)
+    return _relabel(parts.astype(np.int64))
+
+
 def merge_level(adj: sp.csr_matrix, vecs: np.ndarray, labels: np.ndarray, p: DualParams) -> np.ndarray | None:
     """One round of pairwise merges of neighbouring communities; None when nothing merges."""
     n, c = len(labels), int(labels.max()) + 1
@@ -139,7 +154,7 @@ def dual_perception(adj: sp.csr_matrix, vecs: np.ndarray, p: DualParams) -> list
     if n == 0:
         return [np.zeros(0, dtype=np.int64)]
     labels = _relabel(_kmeans(vecs, max(min(n, 2), n // p.init_size), p.seed))
-    labels = assign(adj, vecs, labels, p.lam, p.rounds)
+    labels = split_disconnected(adj, assign(adj, vecs, labels, p.lam, p.rounds))
     levels = [labels]
     for _ in range(p.max_levels - 1):
         up = merge_level(adj, vecs, levels[-1], p)

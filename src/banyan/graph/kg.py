@@ -17,9 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from banyan.extract.schema import OTHER, RELATED
+from banyan.graph.facts import FactTable
 from banyan.graph.ppr import transition
+from banyan.graph.ragged import PairChunks, Ragged
 from banyan.graph.resolve import NameGroup, group_mentions
 from banyan.store import IndexStore
+from banyan.text import bm25_tokens
 from banyan.types import Entity
 
 TOPIC_WEIGHT = 3.0
@@ -38,13 +41,15 @@ class KnowledgeGraph:
     adjacency: sp.csr_matrix
     trans: sp.csr_matrix
     entity_vectors: np.ndarray
-    pair_chunks: dict[tuple[int, int], set[str]] = field(default_factory=dict)
+    pair_chunks: PairChunks | None = None
     """chunks whose triples connect two entities (for path evidence)"""
-    entity_neighbors: list[np.ndarray] = field(default_factory=list)
+    entity_neighbors: Ragged = field(default_factory=lambda: Ragged(np.zeros(1, np.int64), np.zeros(0, np.int64)))
     home: dict[int, list[int]] = field(default_factory=dict)
     """entity -> the chunk nodes it is the topic of (what the entity's own document says about it)"""
     typed: dict[str, sp.csr_matrix] = field(default_factory=dict)
     """entity-entity edges per relation type (symmetric, full node space), for query-aware walks"""
+    facts: FactTable | None = None
+    """every triple between two entities, for relation-aware walks (``graph.facts``)"""
 
     @property
     def n_entities(self) -> int:
@@ -84,15 +89,19 @@ class KnowledgeGraph:
                 weights[(e, c)] += TOPIC_WEIGHT if m.topic else 1.0
                 if m.topic and c not in home[e]:
                     home[e].append(c)
-        pair_chunks: dict[tuple[int, int], set[str]] = defaultdict(set)
+        pair_chunks: dict[tuple[int, int], set[int]] = defaultdict(set)
         typed_pairs: dict[str, dict[tuple[int, int], float]] = defaultdict(lambda: defaultdict(float))
+        fact_rows: list[tuple[int, int, int, str, str]] = []
         for t in triples:
             a, b = norm_index.get(t.head), norm_index.get(t.tail)
             if a is None or b is None or a == b:
                 continue
+            if t.chunk_id in cpos:
+                fact_rows.append((a, b, cpos[t.chunk_id] - n_e, t.phrase, t.type))
             key = (min(a, b), max(a, b))
             weights[key] += 1.0
-            pair_chunks[key].add(t.chunk_id)
+            if t.chunk_id in cpos:
+                pair_chunks[key].add(cpos[t.chunk_id] - n_e)
             if t.type != RELATED:
                 typed_pairs[t.type][key] += 1.0
         for (c1, d1, _), (c2, d2, _) in itertools.pairwise(order):
@@ -104,12 +113,14 @@ class KnowledgeGraph:
         ent_chunk = adjacency[:n_e, n_e:]
         counts = np.asarray((ent_chunk > 0).sum(axis=1)).ravel() if n_e else np.zeros(0)
         ee = adjacency[:n_e, :n_e].tocsr()
-        neighbors = [ee.indices[ee.indptr[i] : ee.indptr[i + 1]] for i in range(n_e)]
+        neighbors = Ragged(ee.indptr.astype(np.int64), ee.indices.astype(np.int64))
         names = [e.name for e in ents]
         have = store.text_vectors(vectors_model, names)
         vecs = np.stack([have.get(nm, np.zeros(dim, np.float32)) for nm in names]) if names else np.zeros((0, dim))
         return cls(entity_ids, names, [e.type for e in ents], counts, norm_index, chunk_ids, adjacency,
-                   transition(adjacency), vecs.astype(np.float32), dict(pair_chunks), neighbors, dict(home), typed)
+                   transition(adjacency), vecs.astype(np.float32),
+                   PairChunks.of(pair_chunks, chunk_ids, max(1, n_e)), neighbors, dict(home), typed,
+                   FactTable.build(fact_rows, n_e, bm25_tokens))
 
 
 def _symmetric(weights: dict[tuple[int, int], float], n: int) -> sp.csr_matrix:

@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 
 from banyan.embed import Embedder
-from banyan.graph.build import cached_embed
 from banyan.graph.kg import KnowledgeGraph
+from banyan.graph.text_vectors import cached_embed
 from banyan.settings import Settings
 from banyan.store import IndexStore
 from banyan.types import Community, IndexReport

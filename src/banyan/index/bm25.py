@@ -29,7 +29,46 @@ def _pointer(path: Path) -> tuple[int, str] | None:
         return None
 
 
+_NO_NONOCCURRENCE = frozenset({"lucene", "robertson", "atire"})
+"""bm25s methods whose scores are exactly the sums of the saved per-(term, chunk) scores"""
+
+
+class SavedBM25:
+    """A saved bm25s index read with numpy alone: the per-(term, chunk) scores bm25s precomputes,
+    summed over the query's terms exactly as ``bm25s.BM25.get_scores`` does. Loading it does not
+    import bm25s (nor scipy), which a fresh ``banyan search`` process would otherwise pay for."""
+
+    def __init__(self, directory: Path) -> None:
+        params = json.loads((directory / "params.index.json").read_text())
+        self.idf_method = params.get("idf_method", params.get("method"))
+        self.dtype = np.dtype(params.get("dtype", "float32"))
+        self.vocab_dict: dict[str, int] = json.loads((directory / "vocab.index.json").read_text(encoding="utf-8"))
+
+        def arr(name: str) -> np.ndarray:
+            return np.load(directory / f"{name}.csc.index.npy", mmap_mode="r", allow_pickle=False)
+
+        self.scores = {"data": arr("data"), "indices": arr("indices"), "indptr": arr("indptr"),
+                       "num_docs": int(params["num_docs"])}
+
+    def get_tokens_ids(self, tokens: list[str]) -> list[int]:
+        return [self.vocab_dict[t] for t in tokens if t in self.vocab_dict]
+
+    def get_scores(self, tokens: list[str]) -> np.ndarray:
+        data, indices, indptr = self.scores["data"], self.scores["indices"], self.scores["indptr"]
+        out = np.zeros(self.scores["num_docs"], dtype=self.dtype)
+        for tid in self.get_tokens_ids(tokens):
+            lo, hi = int(indptr[tid]), int(indptr[tid + 1])
+            out[indices[lo:hi]] += data[lo:hi]
+        return out
+
+
 def _load_bm25s(directory: Path):  # type: ignore[no-untyped-def]
+    try:
+        params = json.loads((directory / "params.index.json").read_text())
+    except FileNotFoundError:
+        params = {}
+    if params.get("method") in _NO_NONOCCURRENCE and params.get("backend", "numpy") == "numpy":
+        return SavedBM25(directory)
     import bm25s
 
     return bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)

@@ -10,25 +10,27 @@ the hybrid route, and ranks chunks by where the walk settles.
 from __future__ import annotations
 
 import itertools
-import threading
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
+from banyan.extract.english import CONNECTORS
 from banyan.extract.schema import Schema
+from banyan.graph.facts import fact_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.index.vectors import top_k
 from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
-from banyan.text import detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
+from banyan.text import bm25_tokens, detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
 from banyan.types import Hit
 
 MAX_NGRAM = 6
 RELATION_FLOOR = 0.2
-_SPACY_LOCK = threading.Lock()
 
 
 def _named(tokens: list[str], i: int, n: int) -> bool:
@@ -58,16 +60,60 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en")
     return {e: 1.0 for _, _, e in found}
 
 
+_WORD = re.compile(r"[^\W_][\w'’.&-]*|&")
+_QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
+
+
+def _name_like(word: str, first: bool) -> bool:
+    """A capitalized word (not the question's first word when that is a function word: "Who", "Where")."""
+    if not word[:1].isupper():
+        return False
+    return not (first and is_function_word(word, "en"))
+
+
+def name_spans(query: str) -> list[str]:
+    """Name-like spans of an English question by orthography alone: runs of capitalized words
+    (joined by the extractor's name connectors, "of", "&", "de la"; a number may end a run: "Apollo
+    11"), never across punctuation, and quoted titles. What the extractor's proper-noun runs find,
+    without loading a tagger for one line."""
+    spans = [m.group(1) or m.group(2) for m in _QUOTED.finditer(query)]
+    words = [(m.group(0).rstrip(".").removesuffix("'s").removesuffix("’s"), m.start(), m.end())
+             for m in _WORD.finditer(query)]
+
+    def joined(a: int, b: int) -> bool:  # nothing but spaces between words a and b
+        return not query[words[a][2]:words[b][1]].strip()
+
+    i = 0
+    while i < len(words):
+        if not _name_like(words[i][0], i == 0):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(words) and joined(j - 1, j):
+            w = words[j][0]
+            if w.isdigit():
+                j += 1
+                break
+            if _name_like(w, False):
+                j += 1
+                continue
+            k = j
+            while k < len(words) and words[k][0].lower() in CONNECTORS and joined(k - 1, k):
+                k += 1
+            if k == j or k >= len(words) or not joined(k - 1, k) or not _name_like(words[k][0], False):
+                break
+            j = k + 1
+        spans.append(" ".join(w for w, _, _ in words[i:j]))
+        i = j
+    return [s for s in dict.fromkeys(s.strip() for s in spans) if len(s) > 1]
+
+
 def query_mentions(query: str, schema: Schema) -> list[str]:
-    """Entity-like spans of the query, by the same NLP and schema the extractor uses."""
+    """Entity-like spans of the query: Chinese by the extractor's part-of-speech rules, English by
+    orthography (``name_spans``), so a graph search never loads spaCy."""
     if detect_lang(query) == "zh":
         return [w for w, f in pos_tag_zh(query) if schema.entity_type_for_pos(f) and len(w) > 1]
-    from banyan.extract.english import load_spacy, sentence_mentions
-
-    nlp = load_spacy()
-    with _SPACY_LOCK:  # one pipeline shared by all threads; spaCy does not promise it is reentrant
-        doc = nlp(query)
-    return [doc[s:e].text for sent in doc.sents for s, e, _ in sentence_mentions(sent, schema)]
+    return name_spans(query)
 
 
 @dataclass(frozen=True)
@@ -117,6 +163,25 @@ class GraphRetriever:
                 if row[best] >= self.cfg.link_threshold:
                     links[best] = max(links.get(best, 0.0), float(row[best]))
         return links
+
+    def fact_route(self, q: Query, k: int) -> list[Hit]:
+        """Chunks stating the relations the question asks about, from the entities it names, along
+        up to ``graph.fact_hops`` triples (``graph.facts.walk_facts``)."""
+        facts, links = self.kg.facts, q.links
+        if facts is None or not len(facts) or not links:
+            return []
+        named = {s for e in links for s in bm25_tokens(self.kg.names[e])}
+        asked = [s for s in bm25_tokens(q.text) if s not in named]
+        if not asked:
+            return []
+        relevance = fact_relevance(facts, facts.index.relevance(asked), self.relation_weights(q))
+        # a seed counts by how specific it is (idf over chunks): "Polish" in "Polish Wedding" less than the film
+        n_chunks = max(2, len(self.kg.chunk_ids))
+        seeds = {e: w * math.log(n_chunks / max(1.0, float(self.kg.entity_chunks[e]))) / math.log(n_chunks)
+                 for e, w in links.items()}
+        scores = walk_facts(facts, relevance, seeds, self.cfg.fact_hops, self.cfg.fact_beam).chunks
+        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
+        return [Hit(self.kg.chunk_ids[c], float(v), ("facts",)) for c, v in ranked]
 
     def entity_route(self, links: dict[int, float], k: int) -> list[Hit]:
         """Chunks that mention the linked entities, by mention weight x entity specificity."""

@@ -8,15 +8,17 @@ Routes hold only read-only indexes, so one set of routes serves every thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from banyan.embed import Embedder, covers
 from banyan.index.bm25 import BM25Index
 from banyan.index.vectors import VectorIndex
 from banyan.retrieve.fusion import rrf
-from banyan.retrieve.graph_routes import GraphRetriever
 from banyan.retrieve.query import Query
 from banyan.types import Hit
+
+if TYPE_CHECKING:
+    from banyan.retrieve.graph_routes import GraphRetriever
 
 
 class Route(Protocol):
@@ -150,6 +152,20 @@ class PathRoute:
 
 
 @dataclass(frozen=True)
+class FactRoute:
+    """Chunks stating the relations the question asks about, walked from the entities it names."""
+
+    graph: GraphRetriever
+    name: str = "facts"
+
+    def applies(self, q: Query) -> bool:
+        return True
+
+    def search(self, q: Query, n: int) -> list[Hit]:
+        return self.graph.fact_route(q, n)
+
+
+@dataclass(frozen=True)
 class CommunityRoute:
     """Chunks of the communities whose keywords best match the question."""
 
@@ -171,4 +187,4 @@ def build_base_routes(bm25: BM25Index, vectors: VectorIndex, embedder: Embedder,
 def build_graph_routes(graph: GraphRetriever, hybrid: Route) -> dict[str, Route]:
     ppr = PPRRoute(graph, hybrid)
     return {"ppr": ppr, "home": HomeRoute(graph, ppr), "bridge": BridgeRoute(graph), "entity": EntityRoute(graph),
-            "path": PathRoute(graph), "community": CommunityRoute(graph)}
+            "path": PathRoute(graph), "community": CommunityRoute(graph), "facts": FactRoute(graph)}

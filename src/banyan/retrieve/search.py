@@ -12,7 +12,7 @@ from banyan.retrieve.routes import Route
 from banyan.settings import RetrievalSettings
 from banyan.types import Hit
 
-MODES: tuple[str, ...] = ("auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph")
+MODES: tuple[str, ...] = ("auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph", "hybrid+facts")
 """The built-in modes (``retrieval.modes`` may add more)."""
 
 

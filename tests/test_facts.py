@@ -1,0 +1,77 @@
+"""The relation-aware fact walk and spaCy-free query mentions: pure functions, no index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from banyan.graph.facts import FactTable, PhraseIndex, fact_relevance, walk_facts
+from banyan.retrieve.graph_routes import name_spans
+from banyan.text import bm25_tokens
+
+# entities: 0 Lumen Bridge, 1 Harrow & Vale, 2 Thomas Harrow, 3 Kelby, 4 Ada Whitcombe, 5 Eastport
+ROWS = [
+    (0, 1, 0, "designed built by", "related_to"),   # chunk 0: the bridge's page
+    (0, 4, 0, "designed by", "created_by"),
+    (0, 5, 0, "bridge carries in", "related_to"),
+    (1, 2, 1, "company founded by", "founded_by"),  # chunk 1: the company's page
+    (2, 3, 2, "born in", "born_in"),                # chunk 2: the founder's page
+    (4, 5, 3, "born in", "born_in"),                # chunk 3: the designer's page
+]
+
+
+def _walk(question: str, seeds: dict[int, float], hops: int = 3, named: str = "") -> dict[int, float]:
+    """As the facts route does: the words of the named entities are not relation words."""
+    facts = FactTable.build(ROWS, 6, bm25_tokens)
+    index = facts.index
+    asked = [s for s in bm25_tokens(question) if s not in set(bm25_tokens(named))]
+    rel = fact_relevance(facts, index.relevance(asked), {})
+    return walk_facts(facts, rel, seeds, hops=hops, beam=8).chunks
+
+
+def test_one_hop_ranks_the_chunk_stating_the_relation_first() -> None:
+    scores = _walk("Where was Thomas Harrow born?", {2: 1.0})
+    assert max(scores, key=scores.get) == 2
+    assert 1 not in scores  # "company founded by" is not what was asked
+
+
+def test_chained_relations_reach_the_third_hop() -> None:
+    question = "Where was the founder of the company that built the Lumen Bridge born?"
+    scores = _walk(question, {0: 1.0}, named="Lumen Bridge")
+    assert {0, 1, 2} <= set(scores)  # bridge page -> company page -> founder page
+    assert 3 not in scores  # the designer's birthplace: "designed by" is not asked, so never walked
+    assert 2 not in _walk(question, {0: 1.0}, hops=2, named="Lumen Bridge")
+
+
+def test_stem_prefixes_match_and_idf_weighs_rare_words() -> None:
+    index = PhraseIndex.build(["company founded by", "born in", "born in village on"], bm25_tokens)
+    rel = index.relevance(bm25_tokens("who is the founder"))
+    assert rel[0] > 0 and rel[1] == 0  # founder ~ found(ed)
+    born = index.relevance(bm25_tokens("born"))
+    assert born[1] == 1.0 and 0 < born[2] < 1.0
+
+
+def test_relation_type_similarity_adds_and_caps_at_one() -> None:
+    facts = FactTable.build(ROWS, 6, bm25_tokens)
+    rel = fact_relevance(facts, np.ones(len(facts.phrases)), {"born_in": 0.5})
+    assert rel.max() == 1.0
+    rel = fact_relevance(facts, np.zeros(len(facts.phrases)), {"born_in": 0.3})
+    assert sorted(set(np.round(rel, 3))) == [0.0, 0.3]
+
+
+def test_empty_table_and_no_seeds() -> None:
+    facts = FactTable.build([], 3, bm25_tokens)
+    assert len(facts) == 0
+    walk = walk_facts(facts, np.zeros(0), {0: 1.0}, hops=3, beam=4)
+    assert walk.chunks == {} and walk.entities == {}
+    assert _walk("born", {}) == {}
+
+
+def test_name_spans_by_orthography() -> None:
+    assert name_spans("Where was the founder of the company that built the Lumen Bridge born?") == ["Lumen Bridge"]
+    assert name_spans("Who is the director of film Xyz (2009 film)?") == ["Xyz"]
+    assert name_spans('Which came out first, "Changed It" or The Wild Geese?') == ["Changed It", "The Wild Geese"]
+    assert name_spans("Are Harrow & Vale Construction and Apollo 11 both American?") == [
+        "Harrow & Vale Construction", "Apollo 11", "American"]
+    assert name_spans("Who was born first, Ali Bin Hamad or Maria de la Cruz?") == ["Ali Bin Hamad", "Maria de la Cruz"]
+    assert name_spans("What is the name of Ermengarde of Tours's father?") == ["Ermengarde of Tours"]
+    assert name_spans("who wrote it?") == []
