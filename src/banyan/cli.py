@@ -15,7 +15,7 @@ from rich.table import Table
 
 from banyan.api import Banyan
 from banyan.cli_answer import ask, print_answer
-from banyan.cli_bench import bench_large, bench_qa, bench_scale, bench_serve
+from banyan.cli_bench import bench_large, bench_qa, bench_scale, bench_serve, bench_suite
 from banyan.cli_common import (
     AllowOpt,
     AsOpt,
@@ -56,6 +56,7 @@ bench_app.command("cost")(bench_cost)
 bench_app.command("serve")(bench_serve)
 bench_app.command("large")(bench_large)
 bench_app.command("scale")(bench_scale)
+bench_app.command("suite")(bench_suite)
 app.command()(mcp)
 app.add_typer(schema_app, name="schema")
 register_server(app)  # serve, keys

@@ -212,3 +212,67 @@ def print_scale_bench(result: ScaleBenchResult) -> None:
                   "getrusage ru_maxrss of that process (includes memory-mapped pages it touched); recall@10: "
                   "share of exact search's top 10 returned. Rows after the first hnsw row: the same graph "
                   "searched with other ef.[/]", highlight=False)
+
+
+def bench_suite(
+    shared: Annotated[Path, typer.Option(help="the shared benchmark data folder (2wikimultihopqa, cmrc2018_zh, "
+                                              "graphrag_bench)")] = Path("../shared/data"),
+    everyday: Annotated[Path, typer.Option(help="our everyday-documents set")] = Path("benchmarks/everyday"),
+    only: Annotated[str | None, typer.Option(help="comma list of: 2wiki, cmrc, everyday-en, everyday-zh, medical")]
+    = None,
+    modes: Annotated[str, typer.Option(help="comma-separated modes")] = "bm25,dense,hybrid,graph,hybrid+graph,auto",
+    cmrc_limit: Annotated[int, typer.Option(help="first N CMRC questions")] = 500,
+    medical_sample: Annotated[int, typer.Option(help="N sampled GraphRAG-Bench medical questions (0: all)")] = 300,
+    work: Annotated[Path | None, typer.Option(help="keep each data set's index under this folder")] = None,
+    embedder: EmbedderOpt = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None,
+) -> None:
+    """Every dev benchmark in one run: recall@2/5/10 per mode with same-run bm25/dense/hybrid baselines on
+    2Wiki, CMRC 2018, our everyday notes (English, Chinese) and GraphRAG-Bench medical, then recall@5 of
+    each mode side by side and how far `auto` is from the best fixed mode on each."""
+    from banyan.eval.graphrag_bench import default_out_dir, prepare_graphrag_bench
+    from banyan.eval.report import print_bench
+    from banyan.eval.suite import SUITE, run_suite, suite_data
+
+    def prepare_medical() -> Path | None:
+        src = shared / "graphrag_bench"
+        if not (src / "medical.json").is_file():
+            return None
+        out = default_out_dir("medical")
+        wanted = out / (f"questions_sample{medical_sample}.jsonl" if medical_sample else "questions.jsonl")
+        if not ((out / "corpus.jsonl").is_file() and wanted.is_file()):
+            console.print(f"[dim]deriving GraphRAG-Bench medical passage labels into {out} ...[/]")
+            prepare_graphrag_bench(src, "medical", out, sample=medical_sample)
+        return out
+
+    chosen = [s.strip() for s in only.split(",")] if only else list(SUITE)
+    unknown = [c for c in chosen if c not in SUITE]
+    if unknown:
+        raise typer.BadParameter(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(SUITE)}")
+    data, skipped = suite_data(shared, everyday, cmrc_limit, medical_sample,
+                               prepare_medical if "medical" in chosen else lambda: None)
+    data = [d for d in data if d.name in chosen]
+    skipped = {k: v for k, v in skipped.items() if k in chosen}
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    result = run_suite(data, mode_list, work, _overrides(embedder), RichProgress(),
+                       log=lambda m: console.print(f"[bold]{m}[/]", highlight=False))
+    result.skipped = skipped
+    for name, run in result.runs.items():
+        console.print(f"\n[bold]{name}[/]")
+        print_bench(console, run)
+    table = Table(title="recall@5 per data set (same-run baselines); auto - best fixed mode")
+    table.add_column("data set")
+    for m in mode_list:
+        table.add_column(m, justify="right")
+    table.add_column("auto - best", justify="right")
+    for name, run in result.runs.items():
+        gap = result.auto_gap(name)
+        table.add_row(name, *[f"{run['modes'][m]['recall@5']:.1f}" for m in mode_list],
+                      "-" if gap is None else f"{gap[1]:+.1f} vs {gap[0]}")
+    console.print(table)
+    for name, why in skipped.items():
+        console.print(f"[yellow]skipped {name}:[/] {why}", highlight=False)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        console.print(f"wrote {json_out}")

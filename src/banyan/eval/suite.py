@@ -1,0 +1,97 @@
+"""`banyan bench suite`: every dev benchmark in one command, each with its same-run baselines, and
+how far ``auto`` is from the best fixed mode on each (the number a change to ``auto`` must not move
+the wrong way anywhere).
+
+The data sets (all optional; a missing one is skipped and said so):
+
+- ``2wiki``: 2WikiMultiHopQA dev (``<shared>/2wikimultihopqa``), multi-hop, entity-titled passages;
+- ``cmrc``: CMRC 2018 (``<shared>/cmrc2018_zh``), Chinese single-hop, first ``cmrc_limit`` questions;
+- ``everyday-en`` / ``everyday-zh``: our notes, reports and letters (``benchmarks/everyday``), entities
+  not in titles;
+- ``medical``: GraphRAG-Bench medical with passage labels derived from its evidence sentences
+  (``eval.graphrag_bench``, prepared once into the cache), ``medical_sample`` questions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from banyan.eval.bench import run_retrieval_bench
+from banyan.progress import NoProgress, Progress
+
+BASELINES = ("bm25", "dense", "hybrid")
+DEFAULT_MODES = ("bm25", "dense", "hybrid", "graph", "hybrid+graph", "auto")
+SUITE = ("2wiki", "cmrc", "everyday-en", "everyday-zh", "medical")
+
+
+@dataclass(frozen=True)
+class SuiteData:
+    name: str
+    data: Path
+    questions: str
+    limit: int | None = None
+
+
+@dataclass
+class SuiteResult:
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def auto_gap(self, name: str, k: int = 5) -> tuple[str, float] | None:
+        """(best fixed mode, auto minus its recall@k) on data set ``name``; None without auto."""
+        modes = self.runs[name]["modes"]
+        if "auto" not in modes:
+            return None
+        fixed = {m: v[f"recall@{k}"] for m, v in modes.items() if m != "auto"}
+        if not fixed:
+            return None
+        best = max(fixed, key=lambda m: fixed[m])
+        return best, modes["auto"][f"recall@{k}"] - fixed[best]
+
+    def to_dict(self) -> dict[str, Any]:
+        gaps = {n: g for n in self.runs if (g := self.auto_gap(n)) is not None}
+        return {"runs": self.runs, "skipped": self.skipped,
+                "auto_gap_recall@5": {n: {"best_fixed": b, "gap": round(d, 2)} for n, (b, d) in gaps.items()}}
+
+
+def suite_data(shared: Path, everyday: Path, cmrc_limit: int, medical_sample: int,
+               prepare_medical: Callable[[], Path | None]) -> tuple[list[SuiteData], dict[str, str]]:
+    """The data sets found, and why the others are skipped."""
+    found: list[SuiteData] = []
+    skipped: dict[str, str] = {}
+
+    def add(name: str, folder: Path, questions: str, limit: int | None = None) -> None:
+        if (folder / "corpus.jsonl").is_file() and (folder / questions).is_file():
+            found.append(SuiteData(name, folder, questions, limit))
+        else:
+            skipped[name] = f"no {folder / 'corpus.jsonl'} or {folder / questions}"
+
+    add("2wiki", shared / "2wikimultihopqa", "dev.jsonl")
+    add("cmrc", shared / "cmrc2018_zh", "questions.jsonl", cmrc_limit)
+    add("everyday-en", everyday, "questions_en.jsonl")
+    add("everyday-zh", everyday, "questions_zh.jsonl")
+    medical = prepare_medical()
+    if medical is None:
+        skipped["medical"] = f"no GraphRAG-Bench medical data under {shared / 'graphrag_bench'}"
+    else:
+        add("medical", medical, f"questions_sample{medical_sample}.jsonl" if medical_sample else "questions.jsonl")
+    return found, skipped
+
+
+def run_suite(data: Sequence[SuiteData], modes: Sequence[str], work: Path | None = None,
+              overrides: dict[str, Any] | None = None, progress: Progress | None = None,
+              log: Callable[[str], None] | None = None) -> SuiteResult:
+    """``bench retrieval`` on each data set (a fresh index each, under ``work`` or a temp dir)."""
+    result = SuiteResult()
+    say = log or (lambda _m: None)
+    with tempfile.TemporaryDirectory(prefix="banyan-bench-suite-") as tmp:
+        root = work or Path(tmp)
+        for d in data:
+            say(f"{d.name}: {d.data} / {d.questions}" + (f" (first {d.limit})" if d.limit else ""))
+            result.runs[d.name] = run_retrieval_bench(d.data, Path(d.questions), list(modes), root / d.name,
+                                                      d.limit, overrides, progress or NoProgress())
+    return result
