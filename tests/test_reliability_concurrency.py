@@ -22,7 +22,7 @@ from banyan.embed.others import HashEmbedder
 from banyan.errors import IndexBusyError
 from conftest import HASH
 
-_VOLATILE_META = {"version", "graph_changes", "vectors_changes", "resolved_at", "communities_at"}
+_VOLATILE_META = {"version", "graph_changes", "vectors_changes", "resolved_at", "communities_at", "graph_finished"}
 
 
 def canonical_dump(index_dir: Path) -> dict[str, list[tuple]]:

@@ -39,6 +39,7 @@ from banyan.types import LLM_SOURCE_PREFIX, ExtractionSummary, IndexReport, Ment
 
 EXTRACT_BLOCK = 500
 RELATION_TYPES_META = "relation_types_key"
+GRAPH_FINISHED_META = "graph_finished"
 
 
 def default_extractors() -> dict[str, Extractor]:
@@ -179,22 +180,28 @@ def resolve_graph(store: GraphStore, schema: Schema, embedder: Embedder, cfg: Gr
     version = store.graph_version()
     typing_key = schema.relation_key()
     resolve_needed = store.resolved_version() != version
-    typing_needed = resolve_needed or store.get_meta(RELATION_TYPES_META) != typing_key
-    if not typing_needed:
+    schema_changed = store.get_meta(RELATION_TYPES_META) != typing_key
+    # the last step writes GRAPH_FINISHED_META: a run killed after resolving but before the name
+    # vectors and domain/range typing were done finishes them on the next run
+    finished = store.get_meta(GRAPH_FINISHED_META) == f"{version}|{typing_key}"
+    if not (resolve_needed or schema_changed or not finished):
         return False
     t0 = time.perf_counter()
     embed = cached_embed(store, embedder)
-    if not resolve_needed:
+    if schema_changed and not resolve_needed and store.get_meta(RELATION_TYPES_META) is not None:
         report.notes.append("the schema's relation types changed: re-typing relations (entities unchanged)")
     phrases = sorted({t.phrase for t in store.load_triples() if not t.source.startswith(LLM_SOURCE_PREFIX)} - {RELATED})
     store.set_triple_types(type_relations(phrases, schema, embed, cfg.relation_threshold))
+    store.set_meta(RELATION_TYPES_META, typing_key)
     if resolve_needed:
         entities, merges = resolve(store.load_mentions(), embed, cfg.merge_threshold, store.keep_apart())
         # nothing above changes chunks or extractions, so the version still holds
         store.replace_entities(entities, merges, version)
-        embed([e.name for e in entities])  # entity-name vectors for query linking, computed while indexing
+    else:
+        entities = store.load_entities()
+    embed([e.name for e in entities])  # entity-name vectors for query linking (cached: only missing ones)
     # a phrase's type must fit the entities it joins: "Rowing Club -founded by-> River Avon" is untyped
     store.untype_out_of_range(schema.domain_range(), untyped=RELATED, wildcard=OTHER)
-    store.set_meta(RELATION_TYPES_META, typing_key)
+    store.set_meta(GRAPH_FINISHED_META, f"{version}|{typing_key}")
     report.add_time("resolve", time.perf_counter() - t0)
     return True
