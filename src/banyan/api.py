@@ -9,6 +9,7 @@ store version and then read-only, and every request carries its own ``Query``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -175,7 +176,7 @@ class Banyan:
         """Pin the settings an index was built with, so later commands use the same embedder."""
         path = self.index_dir / CONFIG_FILE
         if not path.exists():
-            tmp = path.with_suffix(".toml.tmp")
+            tmp = path.with_suffix(f".toml.{os.getpid()}.{threading.get_ident()}.tmp")  # writers may race here
             tmp.write_text(
                 "# Settings this index was built with. Edit with care: changing the embedder means\n"
                 "# re-embedding every chunk (`banyan index` does it).\n" + settings_to_toml(self.settings),
