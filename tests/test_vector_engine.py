@@ -20,8 +20,10 @@ TEAM, BOB = Access.of("carol", "team"), Access.of("bob")
 
 
 def _settings(backend: str) -> dict:
+    # float32 storage and a one-thread build: the HNSW graph is the same on every run (a multi-threaded
+    # build is not), so the equality assertions below test the wiring, not the luck of approximation
     return {"embedding": {"backend": "hash"}, "graph": {"enabled": False},
-            "vectors": {"backend": backend, "ann_threshold": 0}}
+            "vectors": {"backend": backend, "ann_threshold": 0, "hnsw_dtype": "f32", "build_threads": 1}}
 
 
 @pytest.fixture(scope="module")

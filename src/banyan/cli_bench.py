@@ -269,7 +269,7 @@ def bench_suite(
         gap = result.auto_gap(name)
         table.add_row(name, *[f"{run['modes'][m]['recall@5']:.1f}" for m in mode_list],
                       "-" if gap is None else f"{gap[1]:+.1f} vs {gap[0]}")
-    console.print(table)
+    (console if console.is_terminal else Console(width=160, file=console.file, no_color=True)).print(table)
     for name, why in skipped.items():
         console.print(f"[yellow]skipped {name}:[/] {why}", highlight=False)
     if json_out:

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MIN_FETCH = 64
+"""candidates an ANN search fetches at least: exact rescoring of 64 rows costs next to nothing, and
+stored-vector rounding (f16, i8) can push a true top-k row a few places down the approximate order"""
 MAX_FETCH = 4096
 """the most candidates one ANN search asks for when a mask hides rows (then: exact over the visible rows)"""
 ADD_BLOCK = 65_536
@@ -78,7 +81,7 @@ class AnnVectorIndex(ExactVectorIndex):
             return []
         if mask is not None and (visible < self.exact_below or visible <= k):
             return self.search_rows(q, k, np.flatnonzero(mask))
-        fetch = max(k, math.ceil(k * self.candidates * n / visible))
+        fetch = max(k, MIN_FETCH, math.ceil(k * self.candidates * n / visible))
         while True:
             rows = self.searcher.search(q, min(fetch, n))
             found = len(rows)
