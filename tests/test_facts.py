@@ -75,3 +75,32 @@ def test_name_spans_by_orthography() -> None:
     assert name_spans("Who was born first, Ali Bin Hamad or Maria de la Cruz?") == ["Ali Bin Hamad", "Maria de la Cruz"]
     assert name_spans("What is the name of Ermengarde of Tours's father?") == ["Ermengarde of Tours"]
     assert name_spans("who wrote it?") == []
+
+
+def test_entity_titled_share_counts_documents_about_their_title_entity() -> None:
+    from banyan.graph.corpus import entity_titled_share
+    from banyan.types import Mention
+
+    mentions = [
+        Mention("c1", "Lumen Bridge", "lumen bridge", "location", -1, -1, topic=True),   # title alias
+        Mention("c1", "Lumen Bridge", "lumen bridge", "location", 4, 16),                # named in its text
+        Mention("c2", "Weekly sync", "weekly sync", "other", -1, -1, topic=True),        # a title, not in text
+        Mention("c2", "Zofia Novak", "zofia novak", "person", 0, 11),
+    ]
+    docs = {"c1": "d1", "c2": "d2"}
+    aliases = {"lumen bridge": "e1", "weekly sync": "e2", "zofia novak": "e3"}
+    assert entity_titled_share(mentions, docs, aliases, 2) == 0.5
+    assert entity_titled_share([], docs, aliases, 0) == 0.0
+
+
+def test_auto_uses_the_graph_only_on_entity_titled_corpora() -> None:
+    from banyan.retrieve.query import Query
+    from banyan.retrieve.search import Retriever
+    from banyan.settings import RetrievalSettings
+
+    q = Query("Where was Zofia Novak born?", lambda text: np.zeros(4))
+    cfg = RetrievalSettings()
+    assert Retriever(cfg, {}, True, 0.85).resolve_mode(q, "auto") == "graph"
+    assert Retriever(cfg, {}, True, 0.29).resolve_mode(q, "auto") == "hybrid"
+    assert Retriever(cfg, {}, True, None).resolve_mode(q, "auto") == "graph"  # an index from before the measure
+    assert Retriever(cfg, {}, False, 0.9).resolve_mode(q, "auto") == "hybrid"

@@ -146,6 +146,13 @@ class IndexView:
     def has_graph(self) -> bool:
         return self.store.resolved_version() is not None
 
+    def entity_titled(self) -> float | None:
+        """The corpus's share of documents about an entity their title names (``graph.corpus``)."""
+        from banyan.graph.corpus import ENTITY_TITLED_META
+
+        raw = self.store.get_meta(ENTITY_TITLED_META)
+        return float(raw) if raw is not None else None
+
     def visible(self, access: Access | None) -> frozenset[str] | None:
         """The chunk ids ``access`` may see, or None when it sees everything (the unfiltered fast path)."""
         vis = self._visibility(access)
@@ -341,7 +348,8 @@ class ReadSnapshot:
         return self._once("graph routes", lambda: build_graph_routes(self.graph(), base["hybrid"])).get(name)
 
     def retriever(self) -> Retriever:
-        return Retriever(self._view.settings.retrieval, self, self.has_graph())
+        return Retriever(self._view.settings.retrieval, self, self.has_graph(),
+                         self._once("entity_titled", self._view.entity_titled))
 
     def query(self, text: str) -> Query:
         """A fresh ``Query`` (its embedding and entity links are computed on demand, on this snapshot)."""

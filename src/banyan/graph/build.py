@@ -21,6 +21,7 @@ import numpy as np
 from banyan.embed import Embedder
 from banyan.extract.base import Extraction, Extractor
 from banyan.extract.schema import OTHER, RELATED, Schema, relation_text
+from banyan.graph.corpus import ENTITY_TITLED_META, entity_titled_share
 from banyan.graph.llm_extraction import (
     AddAliases,
     GraphLLMExtractor,
@@ -172,7 +173,7 @@ def type_relations(phrases: Sequence[str], schema: Schema, embed: Callable[[list
     return {p: kinds[b].name if sims[i, b] >= threshold else RELATED for i, (p, b) in enumerate(zip(phrases, best))}
 
 
-def resolve_graph(store: GraphStore, schema: Schema, embedder: Embedder, cfg: GraphSettings,
+def resolve_graph(store: IndexStore, schema: Schema, embedder: Embedder, cfg: GraphSettings,
                   report: IndexReport) -> bool:
     """Recompute entities if the graph changed, and relation types if the schema's relation types
     changed (only that: a new relation type re-types phrases without re-resolving entities).
@@ -193,12 +194,19 @@ def resolve_graph(store: GraphStore, schema: Schema, embedder: Embedder, cfg: Gr
     phrases = sorted({t.phrase for t in store.load_triples() if not t.source.startswith(LLM_SOURCE_PREFIX)} - {RELATED})
     store.set_triple_types(type_relations(phrases, schema, embed, cfg.relation_threshold))
     store.set_meta(RELATION_TYPES_META, typing_key)
+    mentions = None
     if resolve_needed:
-        entities, merges = resolve(store.load_mentions(), embed, cfg.merge_threshold, store.keep_apart())
+        mentions = store.load_mentions()
+        entities, merges = resolve(mentions, embed, cfg.merge_threshold, store.keep_apart())
         # nothing above changes chunks or extractions, so the version still holds
         store.replace_entities(entities, merges, version)
     else:
         entities = store.load_entities()
+    if mentions is not None or store.get_meta(ENTITY_TITLED_META) is None:
+        order = store.chunk_order()
+        share = entity_titled_share(store.load_mentions() if mentions is None else mentions,
+                                    {c: d for c, d, _ in order}, store.alias_index(), len({d for _, d, _ in order}))
+        store.set_meta(ENTITY_TITLED_META, f"{share:.4f}")
     embed([e.name for e in entities])  # entity-name vectors for query linking (cached: only missing ones)
     # a phrase's type must fit the entities it joins: "Rowing Club -founded by-> River Avon" is untyped
     store.untype_out_of_range(schema.domain_range(), untyped=RELATED, wildcard=OTHER)

@@ -23,11 +23,14 @@ class Retriever:
     cfg: RetrievalSettings
     routes: Mapping[str, Route]
     has_graph: bool
+    entity_titled: float | None = None
+    """share of documents about an entity their title names (None: not measured, an older index)"""
 
     def resolve_mode(self, q: Query, mode: str) -> str:
         if mode == "auto":
             chosen = self.cfg.auto_modes.get(q.lang)
-            return chosen if chosen is not None and self.has_graph else self.cfg.auto_fallback
+            fits = self.entity_titled is None or self.entity_titled >= self.cfg.auto_graph_min_titled
+            return chosen if chosen is not None and self.has_graph and fits else self.cfg.auto_fallback
         if mode not in self.cfg.modes:
             raise ConfigError(f"unknown search mode {mode!r}; choose one of auto, {', '.join(self.cfg.modes)}")
         return mode
