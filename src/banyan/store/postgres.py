@@ -24,6 +24,7 @@ from typing import Any
 from banyan.errors import ConfigError, StoreError
 from banyan.settings import redact_url
 from banyan.store.access_tables import AccessTables
+from banyan.store.connections import ThreadConnections
 from banyan.store.dialect import PgConnection, PgTableAdapter
 from banyan.store.document_tables import RUN_META, DocumentTables
 from banyan.store.graph_tables import GraphTables
@@ -76,11 +77,10 @@ class PostgresStore(DocumentTables, GraphTables, AccessTables):
         self.where = redact_url(url)
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self._dsn = expand_env(url)
-        self._local = threading.local()
-        self._conns: list[PgConnection] = []
-        self._conns_lock = threading.Lock()
-        self._closed = False
+        self._conns: ThreadConnections[PgConnection] = ThreadConnections(
+            lambda: PgConnection(self._connect()), self.where, alive=lambda c: not c.raw.closed)
         self._llm_db: PgTableAdapter | None = None
+        self._llm_lock = threading.Lock()
         db = self._db.raw  # connects: StoreError saying what to check when it cannot
         import psycopg
 
@@ -106,15 +106,7 @@ class PostgresStore(DocumentTables, GraphTables, AccessTables):
 
     @property
     def _db(self) -> PgConnection:  # type: ignore[override]
-        conn = getattr(self._local, "db", None)
-        if conn is None or conn.raw.closed:
-            if self._closed:
-                raise StoreError(f"{self.where}: the store is closed")
-            conn = PgConnection(self._connect())
-            self._local.db = conn
-            with self._conns_lock:
-                self._conns.append(conn)
-        return conn
+        return self._conns.get()
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -153,19 +145,11 @@ class PostgresStore(DocumentTables, GraphTables, AccessTables):
     def llm_database(self) -> PgTableAdapter:
         """The LLM cache and ledger live in this database too (tables ``llm_cache``, ``llm_calls``,
         ``llm_events`` beside the index's), so every machine shares them. One connection, shared."""
-        with self._conns_lock:
+        with self._llm_lock:
             if self._llm_db is None or self._llm_db.conn.raw.closed:
-                if self._closed:
-                    raise StoreError(f"{self.where}: the store is closed")
-                conn = PgConnection(self._connect())
-                self._conns.append(conn)
-                self._llm_db = PgTableAdapter(conn)
+                self._llm_db = PgTableAdapter(self._conns.open_extra())
             return self._llm_db
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._conns_lock:
-            self._closed = True
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
+        self._conns.close()

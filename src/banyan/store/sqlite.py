@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from banyan.errors import IndexNotFoundError, StoreError
 from banyan.store.access_tables import AccessTables, add_allow_column
+from banyan.store.connections import ThreadConnections
 from banyan.store.document_tables import DOCUMENT_SCHEMA as _SCHEMA
 from banyan.store.document_tables import RUN_META, DocumentTables
 from banyan.store.extraction_tables import add_source_columns
@@ -41,30 +41,23 @@ class SQLiteStore(DocumentTables, GraphTables, AccessTables):
                 f"no Banyan index in {Path(index_dir).resolve()} (looked for {DB_FILE}); create one with "
                 f"`banyan index PATH --index {index_dir}`, or point --index (or BANYAN_INDEX__DIR) at an index")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._conns_lock = threading.Lock()
-        self._closed = False
+        self._conns: ThreadConnections[sqlite3.Connection] = ThreadConnections(self._connect, str(self.path))
         self._write_lock = WriteLock(self.path.parent)
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable Banyan index ({exc})") from exc
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
     @property
     def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "db", None)
-        if conn is None:
-            if self._closed:
-                raise StoreError(f"{self.path}: the store is closed")
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.db = conn
-            with self._conns_lock:
-                self._conns.append(conn)
-        return conn
+        return self._conns.get()
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -126,11 +119,7 @@ class SQLiteStore(DocumentTables, GraphTables, AccessTables):
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._conns_lock:
-            self._closed = True
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
+        self._conns.close()
 
 
 class _Transaction:
