@@ -25,7 +25,7 @@ def _walk(question: str, seeds: dict[int, float], hops: int = 3, named: str = ""
     index = facts.index
     asked = [s for s in bm25_tokens(question) if s not in set(bm25_tokens(named))]
     rel = fact_relevance(facts, index.relevance(asked), {})
-    return walk_facts(facts, rel, seeds, hops=hops, beam=8).chunks
+    return walk_facts(facts, rel, seeds, hops=hops, beam=8)
 
 
 def test_one_hop_ranks_the_chunk_stating_the_relation_first() -> None:
@@ -61,8 +61,7 @@ def test_relation_type_similarity_adds_and_caps_at_one() -> None:
 def test_empty_table_and_no_seeds() -> None:
     facts = FactTable.build([], 3, bm25_tokens)
     assert len(facts) == 0
-    walk = walk_facts(facts, np.zeros(0), {0: 1.0}, hops=3, beam=4)
-    assert walk.chunks == {} and walk.entities == {}
+    assert walk_facts(facts, np.zeros(0), {0: 1.0}, hops=3, beam=4) == {}
     assert _walk("born", {}) == {}
 
 

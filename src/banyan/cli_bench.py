@@ -231,7 +231,7 @@ def bench_suite(
     2Wiki, CMRC 2018, our everyday notes (English, Chinese) and GraphRAG-Bench medical, then recall@5 of
     each mode side by side and how far `auto` is from the best fixed mode on each."""
     from banyan.eval.graphrag_bench import default_out_dir, prepare_graphrag_bench
-    from banyan.eval.report import print_bench
+    from banyan.eval.report import print_bench, wide
     from banyan.eval.suite import SUITE, run_suite, suite_data
 
     def prepare_medical() -> Path | None:
@@ -269,7 +269,7 @@ def bench_suite(
         gap = result.auto_gap(name)
         table.add_row(name, *[f"{run['modes'][m]['recall@5']:.1f}" for m in mode_list],
                       "-" if gap is None else f"{gap[1]:+.1f} vs {gap[0]}")
-    (console if console.is_terminal else Console(width=160, file=console.file, no_color=True)).print(table)
+    wide(console).print(table)
     for name, why in skipped.items():
         console.print(f"[yellow]skipped {name}:[/] {why}", highlight=False)
     if json_out:

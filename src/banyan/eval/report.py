@@ -10,9 +10,13 @@ from rich.table import Table
 from banyan.eval.bench import KS
 
 
+def wide(console: Console, width: int = 160) -> Console:
+    """``console`` on a terminal; for files and pipes, one wide enough that tables never wrap."""
+    return console if console.is_terminal else Console(width=width, file=console.file, no_color=True)
+
+
 def print_bench(console: Console, result: dict[str, Any]) -> None:
-    if not console.is_terminal:  # files and pipes: wide enough that tables never wrap
-        console = Console(width=160, file=console.file, no_color=True)
+    console = wide(console)
     modes: dict[str, dict[str, float]] = result["modes"]
     table = Table(title=f"passage recall (%), {result['n_questions']} questions; "
                         f"gc = the {result['n_gold_complete']} gold-complete ones")
@@ -76,8 +80,7 @@ def qa_mode_order(modes: dict[str, Any], baseline: str = "naive") -> list[str]:
 
 def print_qa_bench(console: Console, result: dict[str, Any], baseline: str = "naive") -> None:
     """One row per mode (baseline first): answer-in-context, EM, F1, judge, LLM cost and latency."""
-    if not console.is_terminal:  # files and pipes: wide enough that tables never wrap
-        console = Console(width=180, file=console.file, no_color=True)
+    console = wide(console, 180)
     modes: dict[str, dict[str, Any]] = result["modes"]
     extractive = result.get("answers") == "extractive"
     star = "*" if extractive else ""

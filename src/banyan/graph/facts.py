@@ -140,21 +140,12 @@ def fact_relevance(facts: FactTable, phrase_rel: np.ndarray, kind_weight: Mappin
     return np.minimum(1.0, phrase_rel[facts.phrase] + kinds[facts.kind])
 
 
-@dataclass(frozen=True)
-class FactWalk:
-    chunks: dict[int, float]
-    """chunk index -> the best path through a triple extracted from it"""
-    entities: dict[int, float]
-    """entity reached (not a seed) -> the best path to it"""
-
-
 def walk_facts(facts: FactTable, relevance: np.ndarray, seeds: Mapping[int, float], hops: int,
-               beam: int) -> FactWalk:
-    """From ``seeds`` (entity -> weight) along triples with positive relevance, up to ``hops``
-    triples deep, keeping the ``beam`` best entities per hop. A path scores the product of the seed
-    weight and the relevances along it; each triple's chunk and each entity reached keep their best."""
+               beam: int) -> dict[int, float]:
+    """Chunk index -> score: from ``seeds`` (entity -> weight) along triples with positive relevance,
+    up to ``hops`` triples deep, keeping the ``beam`` best entities per hop. A path scores the
+    product of the seed weight and the relevances along it; each triple's chunk keeps its best."""
     chunks: dict[int, float] = {}
-    entities: dict[int, float] = {}
     frontier = dict(seeds)
     seen = set(frontier)
     for _ in range(hops):
@@ -175,5 +166,4 @@ def walk_facts(facts: FactTable, relevance: np.ndarray, seeds: Mapping[int, floa
             break
         frontier = dict(sorted(reached.items(), key=lambda x: -x[1])[:beam])
         seen.update(frontier)
-        entities.update(frontier)
-    return FactWalk(chunks, entities)
+    return chunks

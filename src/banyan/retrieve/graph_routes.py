@@ -179,7 +179,7 @@ class GraphRetriever:
         n_chunks = max(2, len(self.kg.chunk_ids))
         seeds = {e: w * math.log(n_chunks / max(1.0, float(self.kg.entity_chunks[e]))) / math.log(n_chunks)
                  for e, w in links.items()}
-        scores = walk_facts(facts, relevance, seeds, self.cfg.fact_hops, self.cfg.fact_beam).chunks
+        scores = walk_facts(facts, relevance, seeds, self.cfg.fact_hops, self.cfg.fact_beam)
         ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
         return [Hit(self.kg.chunk_ids[c], float(v), ("facts",)) for c, v in ranked]
 
