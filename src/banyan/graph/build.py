@@ -13,13 +13,14 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from banyan.embed import Embedder
-from banyan.extract.base import Extraction, Extractor
+from banyan.extract.base import Extraction, Extractor, extract_blocks
 from banyan.extract.schema import OTHER, RELATED, Schema, relation_text
 from banyan.graph.corpus import ENTITY_TITLED_META, entity_titled_share
 from banyan.graph.llm_extraction import (
@@ -109,16 +110,17 @@ def extract_missing(store: GraphStore, schema: Schema, extractors: dict[str, Ext
                 continue
             summary = _combine(summary, run_llm_extraction(store, schema, ex, ids, add_aliases, progress, report))
             continue
-        for i in range(0, len(ids), EXTRACT_BLOCK):
-            block = ids[i : i + EXTRACT_BLOCK]
-            t0 = time.perf_counter()
-            result = tagged(ex.extract(store.get_chunks(block), schema), ex.name)
-            add_aliases(result, block)
-            report.add_time("extract", time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            store.put_extraction(keys[lang], block, result.mentions, result.triples, result.attributes)
-            report.add_time("store", time.perf_counter() - t0)
-            progress.advance(len(block))
+        blocks = [ids[i : i + EXTRACT_BLOCK] for i in range(0, len(ids), EXTRACT_BLOCK)]
+        with closing(extract_blocks(ex, (store.get_chunks(block) for block in blocks), schema, len(ids))) as results:
+            for block in blocks:
+                t0 = time.perf_counter()
+                result = tagged(next(results), ex.name)
+                add_aliases(result, block)
+                report.add_time("extract", time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                store.put_extraction(keys[lang], block, result.mentions, result.triples, result.attributes)
+                report.add_time("store", time.perf_counter() - t0)
+                progress.advance(len(block))
     progress.done()
     if summary is not None:
         report.extraction = summary

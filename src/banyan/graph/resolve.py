@@ -14,6 +14,7 @@ Types are compatible when equal or when one of them is 'other'; nothing merges a
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -68,11 +69,6 @@ def numerals(norm: str) -> frozenset[str]:
     return frozenset(w for w in norm.split() if _NUMERAL.match(w) or w in _DISTINGUISHING)
 
 
-def reordered(a: str, b: str) -> bool:
-    """Same words in another order ("ray charles" / "charles ray"): different names, not variants."""
-    return a != b and sorted(a.split()) == sorted(b.split())
-
-
 def group_mentions(mentions: Sequence[Mention]) -> dict[str, NameGroup]:
     groups: dict[str, NameGroup] = {}
     for m in mentions:
@@ -109,24 +105,35 @@ def candidate_pairs(groups: dict[str, NameGroup], max_block: int = 50) -> list[t
                 by_word[w].append(norm)
     pairs: set[tuple[str, str]] = set()
     for names in by_word.values():
-        if len(names) < 2 or len(names) > max_block:
-            continue
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                pairs.add((min(a, b), max(a, b)))
+        if 2 <= len(names) <= max_block:
+            pairs.update(itertools.combinations(sorted(names), 2))  # distinct names: a < b in each pair
     return sorted(pairs)
+
+
+def embedding_pairs(groups: dict[str, NameGroup], kinds: dict[str, str]) -> list[tuple[str, str]]:
+    """Candidate pairs that may merge by embedding: same numerals and distinguishing words,
+    compatible types (``kinds``: each name's type), and not the same words in another order ("ray
+    charles" / "charles ray": different names, not variants)."""
+    nums: dict[str, frozenset[str]] = {}
+    words: dict[str, list[str]] = {}
+    for norm in groups:
+        nums[norm] = numerals(norm)
+        words[norm] = sorted(norm.split())
+    return [(a, b) for a, b in candidate_pairs(groups) if nums[a] == nums[b]
+            and compatible(kinds[a], kinds[b]) and words[a] != words[b]]
 
 
 def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray] | None = None,
             threshold: float = 0.93, keep_apart: set[tuple[str, str]] | None = None) -> tuple[list[Entity], list[Merge]]:
     """Entities and the merges that formed them. ``embed`` maps names to unit vectors (optional)."""
     groups = group_mentions(mentions)
+    kinds = {norm: g.type for norm, g in groups.items()}  # each group's voted type, computed once
     apart = keep_apart or set()
     uf = _UnionFind()
     why: dict[str, tuple[str, float]] = {}
 
     def merge(a: str, b: str, rule: str, score: float) -> None:
-        if (min(a, b), max(a, b)) in apart or not compatible(_type(a), _type(b)):
+        if (min(a, b), max(a, b)) in apart or not compatible(kinds[a], kinds[b]):
             return
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
@@ -134,9 +141,6 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
         uf.union(a, b)
         why.setdefault(a, (rule, score))
         why.setdefault(b, (rule, score))
-
-    def _type(norm: str) -> str:
-        return groups[norm].type
 
     # document titles: an alias (start == -1) joins the topic mention of its chunk
     # A one-word topic under a longer title ("Richard" / "Richard Filangieri") is more often a
@@ -161,13 +165,12 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
     for norm, g in groups.items():
         if " " in norm or not 2 <= len(norm) <= 6 or not any(s.isupper() for s in g.surfaces):
             continue
-        cands = [e for e in expansions.get(norm, []) if compatible(g.type, groups[e].type)]
+        cands = [e for e in expansions.get(norm, []) if compatible(kinds[norm], kinds[e])]
         if len(cands) == 1:
             merge(cands[0], norm, "acronym", 1.0)
     # embeddings
     if embed is not None:
-        pairs = [(a, b) for a, b in candidate_pairs(groups) if numerals(a) == numerals(b)
-                 and compatible(groups[a].type, groups[b].type) and not reordered(a, b)]
+        pairs = embedding_pairs(groups, kinds)
         if pairs:
             names = sorted({n for p in pairs for n in p})
             pos = {n: i for i, n in enumerate(names)}
@@ -185,7 +188,7 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
     merges: list[Merge] = []
     for norms in clusters.values():
         norms.sort(key=lambda n: (-len(groups[n].chunks), n))
-        typed = [groups[n].type for n in norms if groups[n].type != OTHER]
+        typed = [kinds[n] for n in norms if kinds[n] != OTHER]
         kind = Counter(typed).most_common(1)[0][0] if typed else OTHER
         head = groups[norms[0]]
         eid = content_id(kind, head.norm)

