@@ -16,11 +16,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from banyan.app import documents, explore, graph_ops, schema_ops
 from banyan.app.view import IndexView
-from banyan.embed import Embedder, create_embedder
+from banyan.embed import Embedder, create_embedder, embedder_name
 from banyan.errors import BanyanError, IndexMismatchError
-from banyan.extract.schema import Schema, load_schema
 from banyan.index.pipeline import (
     NoProgress,
     Progress,
@@ -47,8 +45,11 @@ from banyan.types import (
     normalize_principals,
 )
 
-if TYPE_CHECKING:  # the answer engine and the LLM layer load on first use: a search does not pay for them
+if TYPE_CHECKING:  # indexing, the graph use cases, the answer engine and the LLM layer load on first use:
+    # a search does not pay for them
     from banyan.answer import Answer, AnswerContext, AnswerEngine
+    from banyan.app import graph_ops, schema_ops
+    from banyan.extract.schema import Schema
     from banyan.llm import LLM
 
 
@@ -70,17 +71,27 @@ class Banyan:
         self.settings = settings or load_settings(self.index_dir, overrides)
         self.store = open_store(self.settings.store.url, self.index_dir, create=create)
         self._lock = threading.Lock()
+        self._embedder_lock = threading.Lock()  # apart: the graph loads its schema while the model loads
         self._embedder: Embedder | None = None
         self._schema: Schema | None = None
         self._llm: LLM | None = None
-        self.view = IndexView(self.store, self.settings, self.index_dir, self.embedder, self.schema)
+        self.view = IndexView(self.store, self.settings, self.index_dir, self.embedder, self.schema,
+                              self.embedder_name)
 
     # -- components, loaded once --------------------------------------------------------------
     def embedder(self) -> Embedder:
-        with self._lock:
+        with self._embedder_lock:
             if self._embedder is None:
                 self._embedder = create_embedder(self.settings.embedding)
             return self._embedder
+
+    def embedder_name(self) -> str:
+        """The embedder's name (what its vectors are filed under), from the settings where they tell
+        it, so the caches keyed by it load while the model itself is still loading."""
+        loaded = self._embedder
+        if loaded is not None:
+            return loaded.name
+        return embedder_name(self.settings.embedding) or self.embedder().name
 
     def _load_embedder_quietly(self) -> None:
         """``embedder()`` ahead of need; a failure is left to the call that needs it, which raises it."""
@@ -90,6 +101,9 @@ class Banyan:
             log.debug("loading the embedder ahead of need failed (%s); the search will report it", exc)
 
     def schema(self) -> Schema:
+        from banyan.app import schema_ops
+        from banyan.extract.schema import load_schema
+
         with self._lock:
             if self._schema is None:
                 self._schema = schema_ops.effective_schema(load_schema(self.settings.graph.schema_path), self.store)
@@ -254,28 +268,40 @@ class Banyan:
     # -- schema expansion and LLM extraction ------------------------------------------------------
     def schema_proposals(self, *, include_all: bool = False) -> list[TypeProposal]:
         """Types the LLM proposed, supported by ``graph.proposal_min_chunks`` chunks (all with ``include_all``)."""
+        from banyan.app import schema_ops
+
         return schema_ops.proposals(self.store, self.settings.graph.proposal_min_chunks, include_all=include_all)
 
     def decide_type(self, name: str, status: str, *, kind: str | None = None,
                     description: str | None = None) -> TypeProposal:
         """Accept or reject a proposed type (``pending`` undoes it); an accepted type applies from the next run."""
+        from banyan.app import schema_ops
+
         with self.store.writing():
             return schema_ops.decide(self.store, name, status, kind=kind, description=description)
 
     def export_schema(self, out: Path | str) -> Path:
         """Write the effective schema (file + accepted types) to a new file."""
+        from banyan.app import schema_ops
+
         return schema_ops.export_schema(self.schema(), Path(out))
 
     def failed_chunks(self, limit: int | None = 50) -> list[schema_ops.FailedChunk]:
         """Chunks whose LLM extraction failed; the next ``index`` retries them."""
+        from banyan.app import schema_ops
+
         return schema_ops.failed_chunks(self.store, limit)
 
     def entity(self, name: str, *, access: Access | None = None) -> EntityView:
         """Type, aliases, relations, attributes and source chunks of the entity called ``name``."""
+        from banyan.app import graph_ops
+
         return graph_ops.entity_view(self.view.snapshot(access).store(), name, self.index_dir)
 
     def unmerge(self, a: str, b: str) -> bool:
         """Keep names ``a`` and ``b`` apart from now on and re-resolve; True if they are now separate."""
+        from banyan.app import graph_ops
+
         with self.store.writing():
             na, nb = graph_ops.keep_apart(self.store, a, b, self.index_dir)
             self.build_graph()
@@ -284,12 +310,16 @@ class Banyan:
 
     def export_graph(self, out: Path, fmt: str = "graphml", *, access: Access | None = None) -> graph_ops.ExportReport:
         """Write the graph as GraphML (a file) or neo4j-admin import CSVs (a folder)."""
+        from banyan.app import graph_ops
+
         return graph_ops.export_graph(self.view.snapshot(access).store(), Path(out), fmt)
 
     # -- communities -------------------------------------------------------------------------------
     def build_communities(self, algorithm: str = "dual", *, llm_reports: bool = False, llm_model: str | None = None,
                           max_reports: int = 100) -> graph_ops.CommunityBuildReport:
         """Detect communities of the graph and store them with keywords and cited reports."""
+        from banyan.app import graph_ops
+
         with self.store.writing():
             return graph_ops.build_communities(self.store, self.view.graph().kg, self.embedder(), self.settings,
                                                self.index_dir, algorithm=algorithm, llm_reports=llm_reports,
@@ -297,15 +327,21 @@ class Banyan:
 
     def compare_communities(self) -> dict[str, dict[str, object]]:
         """Dual perception vs Leiden on this index's graph (levels, sizes, modularity, coherence, time)."""
+        from banyan.app import graph_ops
+
         return graph_ops.compare_communities(self.view.graph().kg, self.settings)
 
     def communities(self, level: int | None = None, limit: int = 50, *,
                     access: Access | None = None) -> list[Community]:
         """Stored communities, largest first within each level."""
+        from banyan.app import graph_ops
+
         return graph_ops.list_communities(self.view.snapshot(access).store(), level, limit)
 
     def community(self, community_id: str, *, access: Access | None = None) -> Community:
         """One community (id or id prefix) with its report and main members."""
+        from banyan.app import graph_ops
+
         return graph_ops.get_community(self.view.snapshot(access).store(), community_id)
 
     # -- documents and graph exploration (the server and web UI) ---------------------------------
@@ -313,30 +349,42 @@ class Banyan:
     # exactly like something missing (a NotFoundError), so its existence does not leak.
     def documents(self, *, access: Access | None = None) -> list[DocumentInfo]:
         """Indexed documents the caller may see, by source."""
+        from banyan.app import documents
+
         return documents.list_documents(self.store, access or Access.everything())
 
     def document(self, doc_id: str, *, access: Access | None = None) -> DocumentText:
         """One document's text and chunk spans (DocumentNotFoundError if missing or not visible)."""
+        from banyan.app import documents
+
         return documents.read_document(self.store, doc_id, access or Access.everything())
 
     def remove_document(self, doc_id: str, *, access: Access | None = None, wait: bool = True) -> int:
         """Remove the file(s) a visible document came from, and all derived from them; returns documents removed."""
+        from banyan.app import documents
+
         return self._remove(list(documents.document_files(self.store, doc_id, access or Access.everything())),
                             wait=wait)
 
     def find_entities(self, text: str, limit: int = 20, *, access: Access | None = None) -> list[GraphNode]:
         """Entities whose name or an alias matches ``text`` (exact, prefix, substring; most mentioned first)."""
+        from banyan.app import explore
+
         snap = self.view.snapshot(access)
         return explore.find_entities(snap.graph().kg, text, limit, snap.communities().entity_community)
 
     def neighbourhood(self, name: str, depth: int = 1, limit: int = 200, *,
                       access: Access | None = None) -> Subgraph:
         """The entity and what its relations reach within ``depth`` hops (at most ``limit`` nodes)."""
+        from banyan.app import explore
+
         snap = self.view.snapshot(access)
         return explore.neighbourhood(snap.graph().kg, name, depth, limit, snap.communities().entity_community)
 
     def graph_overview(self, limit: int = 2000, *, access: Access | None = None) -> Subgraph:
         """The best-connected ``limit`` entities and the relations among them (the explorer's first view)."""
+        from banyan.app import explore
+
         snap = self.view.snapshot(access)
         return explore.overview(snap.graph().kg, limit, snap.communities().entity_community)
 

@@ -5,61 +5,118 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tempfile
-from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
-from banyan.api import Banyan
-from banyan.cli_answer import ask, print_answer
-from banyan.cli_bench import bench_large, bench_qa, bench_scale, bench_serve, bench_suite
 from banyan.cli_common import (
     AllowOpt,
     AsOpt,
     EmbedderOpt,
     ExitCode,
     IndexOpt,
+    LazyGroup,
     NoGraphOpt,
     NoWaitOpt,
     RichProgress,
     StoreOpt,
     access_of,
     allow_of,
-    console,
-    err,
+    one_shot,
+    stderr,
+    stdout,
+    typer_command,
+    typer_group,
 )
 from banyan.cli_common import open_index as _open
 from banyan.cli_common import overrides as _overrides
-from banyan.cli_cost import bench_cost
-from banyan.cli_graph import communities_app, graph_app
-from banyan.cli_llm import llm_app, usage
-from banyan.cli_mcp import mcp
-from banyan.cli_schema import schema_app
-from banyan.cli_server import register as register_server
 from banyan.errors import BanyanError, IndexBusyError
 from banyan.retrieve import MODES
-from banyan.types import IndexReport, SearchResult
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Banyan: GraphRAG for English and Chinese.")
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print every figure next to same-run baselines.")
-app.add_typer(bench_app, name="bench")
-app.add_typer(graph_app, name="graph")
-app.add_typer(communities_app, name="communities")
-app.add_typer(llm_app, name="llm")
-app.command()(usage)
-app.command()(ask)
-bench_app.command("qa")(bench_qa)
-bench_app.command("cost")(bench_cost)
-bench_app.command("serve")(bench_serve)
-bench_app.command("large")(bench_large)
-bench_app.command("scale")(bench_scale)
-bench_app.command("suite")(bench_suite)
-app.command()(mcp)
-app.add_typer(schema_app, name="schema")
-register_server(app)  # serve, keys
+if TYPE_CHECKING:
+    from typer._click import Command
+
+    from banyan.types import IndexReport, SearchResult
+
+
+def _usage() -> Command:
+    from banyan.cli_llm import usage
+
+    return typer_command(usage, "usage")
+
+
+def _ask() -> Command:
+    from banyan.cli_answer import ask
+
+    return typer_command(ask, "ask")
+
+
+def _mcp() -> Command:
+    from banyan.cli_mcp import mcp
+
+    return typer_command(mcp, "mcp")
+
+
+def _server(name: str) -> Command:
+    from banyan.cli_server import register
+
+    holder = typer.Typer(add_completion=False)
+    register(holder)  # serve, keys
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+def _bench() -> Command:
+    from banyan.cli_bench import bench_large, bench_qa, bench_scale, bench_serve, bench_suite
+    from banyan.cli_cost import bench_cost
+
+    bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print every figure next to same-run baselines.")
+    bench_app.command("qa")(bench_qa)
+    bench_app.command("cost")(bench_cost)
+    bench_app.command("serve")(bench_serve)
+    bench_app.command("large")(bench_large)
+    bench_app.command("scale")(bench_scale)
+    bench_app.command("suite")(bench_suite)
+    bench_app.command("retrieval")(bench_retrieval)
+    return typer_group(bench_app, "bench")
+
+
+def _graph(name: str) -> Command:
+    from banyan.cli_graph import communities_app, graph_app
+
+    return typer_group(graph_app if name == "graph" else communities_app, name)
+
+
+def _llm() -> Command:
+    from banyan.cli_llm import llm_app
+
+    return typer_group(llm_app, "llm")
+
+
+def _schema() -> Command:
+    from banyan.cli_schema import schema_app
+
+    return typer_group(schema_app, "schema")
+
+
+class _Commands(LazyGroup):
+    """`banyan`: the commands defined here are built with the group; the others (and their modules)
+    only when they are run or listed, so `banyan search` pays for no other command."""
+
+    lazy: ClassVar[dict[str, Callable[[], Command]]] = {
+        "usage": _usage, "ask": _ask, "mcp": _mcp, "serve": lambda: _server("serve"), "bench": _bench,
+        "graph": lambda: _graph("graph"), "communities": lambda: _graph("communities"), "llm": _llm,
+        "schema": _schema, "keys": lambda: _server("keys")}
+    order = ("usage", "ask", "mcp", "serve", "index", "search", "remove", "status", "quickstart", "bench", "graph",
+             "communities", "llm", "schema", "keys")
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
+                  help="Banyan: GraphRAG for English and Chinese.")
 ExtractorOpt = Annotated[str | None, typer.Option(
     "--extractor", help="nlp (default, no LLM) | llm | hybrid (NLP first, the LLM where it adds)")]
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="extraction LLM: model name or gguf:PATH")]
@@ -67,28 +124,28 @@ LlmOpt = Annotated[str | None, typer.Option("--llm", help="extraction LLM: model
 
 def _print_report(report: IndexReport) -> None:
     failed = f", [red]{report.files_failed} failed[/]" if report.files_failed else ", 0 failed"
-    console.print(
+    stdout().print(
         f"[green]indexed[/] {report.files_indexed} files, {report.files_unchanged} unchanged{failed}: "
         f"+{report.documents_added} documents, -{report.documents_removed} removed, "
         f"+{report.chunks_added} chunks, {report.chunks_embedded} embedded"
     )
     times = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(report.seconds.items()))
-    console.print(f"[dim]time: {times}[/]")
+    stdout().print(f"[dim]time: {times}[/]")
     for note in report.notes:
-        console.print(f"[dim]note:[/] {note}", highlight=False, soft_wrap=True)
+        stdout().print(f"[dim]note:[/] {note}", highlight=False, soft_wrap=True)
     for failure in report.failures:
-        err.print(f"[red]failed[/] {failure}", highlight=False, soft_wrap=True)
+        stderr().print(f"[red]failed[/] {failure}", highlight=False, soft_wrap=True)
 
 
 def _print_results(query: str, results: list[SearchResult]) -> None:
-    console.print(f"\n[bold]{query}[/]")
+    stdout().print(f"\n[bold]{query}[/]")
     if not results:
-        console.print("  (no results)")
+        stdout().print("  (no results)")
     for r in results:
         text = " ".join(r.text.split())
-        console.print(f"  [cyan]{r.rank}.[/] [bold]{r.citation.label()}[/] "
+        stdout().print(f"  [cyan]{r.rank}.[/] [bold]{r.citation.label()}[/] "
                       f"[dim]score {r.score:.4f} via {'+'.join(r.routes)}[/]", highlight=False)
-        console.print(f"     {text[:220]}{'…' if len(text) > 220 else ''}", highlight=False)
+        stdout().print(f"     {text[:220]}{'…' if len(text) > 220 else ''}", highlight=False)
 
 
 @app.command()
@@ -113,7 +170,7 @@ def search(query: str, mode: Annotated[str | None, typer.Option(help=f"{' | '.jo
            as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
            index: IndexOpt = None, as_: AsOpt = None) -> None:
     """Ranked, cited passages for QUERY."""
-    with _open(index) as bn:
+    with one_shot(), _open(index) as bn:
         results = bn.search(query, mode=mode, k=k, access=access_of(as_))  # type: ignore[arg-type]
     if as_json:
         print(json.dumps({"query": query, "results": [r.to_dict() for r in results]}, ensure_ascii=False, indent=2))
@@ -126,12 +183,14 @@ def remove(path: Path, index: IndexOpt = None, no_wait: NoWaitOpt = False) -> No
     """Remove an indexed file (or every indexed file under a folder) and everything derived from it."""
     with _open(index) as bn:
         n = bn.remove(path, wait=not no_wait)
-    console.print(f"removed {path} ({n} documents)")
+    stdout().print(f"removed {path} ({n} documents)")
 
 
 @app.command()
 def status(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the index holds."""
+    from rich.table import Table
+
     with _open(index) as bn:
         s = bn.stats()
         pending = bn.pending()
@@ -148,16 +207,16 @@ def status(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json
     table = Table(show_header=False, box=None)
     for key, value in info.items():
         table.add_row(f"[bold]{key}", str(value))
-    console.print(table)
+    stdout().print(table)
     for line in incomplete:
-        console.print(f"[yellow]incomplete:[/] {line}", highlight=False)
+        stdout().print(f"[yellow]incomplete:[/] {line}", highlight=False)
     for f in failed[:20]:
-        console.print(f"[red]extraction failed:[/] {f['title']} (chunk {f['chunk_id']}, {f['attempts']} attempts): "
+        stdout().print(f"[red]extraction failed:[/] {f['title']} (chunk {f['chunk_id']}, {f['attempts']} attempts): "
                       f"{f['error']}", highlight=False)
     if len(failed) > 20:
-        console.print(f"... {len(failed) - 20} more failed chunks (`banyan status --json` lists all)")
+        stdout().print(f"... {len(failed) - 20} more failed chunks (`banyan status --json` lists all)")
     if incomplete:
-        console.print("finish with `banyan index" + (f" --index {index}`" if index else "`")
+        stdout().print("finish with `banyan index" + (f" --index {index}`" if index else "`")
                       + (" (a writer is running now: it will finish them)" if info["writer"] else ""))
 
 
@@ -170,25 +229,30 @@ SAMPLE_QUERIES = [
 
 
 def sample_corpus_dir() -> Path:
+    from importlib import resources
+
     return Path(str(resources.files("banyan") / "sample"))
 
 
 @app.command()
 def quickstart(index: IndexOpt = None, embedder: EmbedderOpt = None) -> None:
     """Index the bundled sample corpus (English and Chinese), run a few searches and answer a question."""
+    import tempfile
+
+    from banyan.api import Banyan
+    from banyan.cli_answer import print_answer
+
     directory = index or Path(tempfile.mkdtemp(prefix="banyan-quickstart-"))
-    console.print(f"[bold]Banyan quickstart[/]: indexing the sample corpus into {directory}")
+    stdout().print(f"[bold]Banyan quickstart[/]: indexing the sample corpus into {directory}")
     with Banyan(directory, _overrides(embedder)) as bn:
         _print_report(bn.index([sample_corpus_dir()], progress=RichProgress()))
         for q in SAMPLE_QUERIES:
             _print_results(q, bn.search(q, k=3))
-        console.print(f"\n[bold]banyan ask[/] \"{SAMPLE_QUESTION}\"")
+        stdout().print(f"\n[bold]banyan ask[/] \"{SAMPLE_QUESTION}\"")
         print_answer(bn.ask(SAMPLE_QUESTION))
-    console.print(f"\nTry: banyan search \"who founded Harrow & Vale?\" --index {directory}")
+    stdout().print(f"\nTry: banyan search \"who founded Harrow & Vale?\" --index {directory}")
 
 
-
-@bench_app.command("retrieval")
 def bench_retrieval(
     data: Annotated[Path, typer.Option(help="folder with corpus.jsonl (normalized format)")],
     questions: Annotated[Path, typer.Option(help="question file (path, or name inside --data)")],
@@ -199,6 +263,8 @@ def bench_retrieval(
     compare_embedder: Annotated[str | None, typer.Option(help="also score dense with this embedder backend")] = None,
 ) -> None:
     """Passage recall@2/5/10, latency and per-stage index time for each mode, in one run."""
+    import tempfile
+
     from banyan.eval.bench import run_retrieval_bench
     from banyan.eval.report import print_bench
 
@@ -213,10 +279,10 @@ def bench_retrieval(
                                       _overrides(compare_embedder, no_graph=True), RichProgress())
             result["compare"] = {"embedder": ref["embedder"], "passages_per_second": ref["passages_per_second"],
                                  "dense": ref["modes"]["dense"], "index_seconds": ref["index_seconds"]}
-    print_bench(console, result)
+    print_bench(stdout(), result)
     if json_out:
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-        console.print(f"wrote {json_out}")
+        stdout().print(f"wrote {json_out}")
 
 
 def main() -> None:
@@ -224,13 +290,13 @@ def main() -> None:
     try:
         app()
     except IndexBusyError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(ExitCode.BUSY)
     except BanyanError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(ExitCode.ERROR)
     except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(ExitCode.USAGE)
 
 

@@ -1,23 +1,57 @@
-"""Pieces shared by the CLI modules: consoles, common options, exit codes, progress, opening an index."""
+"""Pieces shared by the CLI modules: consoles, common options, exit codes, progress, opening an index,
+and the command group that builds a subcommand (importing its module) only when it is used."""
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
 from enum import IntEnum
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperGroup
 
-from banyan.api import Banyan
 from banyan.types import Access
 
-console = Console()
-err = Console(stderr=True)
-for _c in (console, err):  # redirected output: whole lines for logs and scripts, not 80-column wraps
-    _c.soft_wrap = not _c.is_terminal
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from typer._click import Command
+
+    from banyan.api import Banyan
+
+
+@cache
+def _rich_console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    made = Console(stderr=stderr)
+    made.soft_wrap = not made.is_terminal  # redirected output: whole lines for logs and scripts, not 80-column wraps
+    return made
+
+
+def stdout() -> Console:
+    """The console of the commands' output, made on first use: `banyan search --json` never loads rich."""
+    return _rich_console(False)
+
+
+def stderr() -> Console:
+    """The console of errors, notes and progress."""
+    return _rich_console(True)
+
+
+def __getattr__(name: str) -> Console:
+    """``console`` and ``err`` (``stdout()`` and ``stderr()``) for the command modules that import them."""
+    if name == "console":
+        return stdout()
+    if name == "err":
+        return stderr()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 IndexOpt = Annotated[Path | None, typer.Option("--index", "-i", help="index directory [default: ./.banyan]")]
 AllowOpt = Annotated[str | None, typer.Option(
@@ -66,7 +100,7 @@ class RichProgress:
     stage start, then one every ``interval`` seconds, then one when the stage ends."""
 
     def __init__(self, console: Console | None = None, interval: float = 30.0) -> None:
-        self._console = console or err
+        self._console = console or stderr()
         self._interval = interval
         self._bar: Progress | None = None
         self._task: Any = None
@@ -79,6 +113,8 @@ class RichProgress:
         self._stage, self._total, self._count = stage, total, 0
         self._t0 = self._last = time.monotonic()
         if self._console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
             self._bar = Progress(TextColumn(f"[bold]{stage:<7}"), BarColumn(), MofNCompleteColumn(),
                                  TimeRemainingColumn(), console=self._console, transient=False)
             self._bar.start()
@@ -124,6 +160,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+@contextmanager
+def one_shot() -> Iterator[None]:
+    """Around a command that answers once and exits (``banyan search``): no cyclic garbage collection
+    while it runs, and what it loaded frozen (``gc.freeze``) before the interpreter's collection at
+    exit. The imports and a loaded graph make hundreds of thousands of objects that every full
+    collection walks, a large share of a cold search's time; one request leaves next to no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def overrides(embedder: str | None, no_graph: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"embedding": {"backend": embedder}} if embedder else {}
     if no_graph:
@@ -136,6 +188,7 @@ def open_index(index: Path | None, embedder: str | None = None, no_graph: bool =
     """The index at ``--index`` (or the configured default). Only ``create=True`` (``banyan index``)
     may create one; every other command raises IndexNotFoundError saying where it looked.
     ``store`` (``index --store URL``) is recorded in the index directory's banyan.toml once it opens."""
+    from banyan.api import Banyan
     from banyan.settings import load_settings, record_store_url
 
     over = overrides(embedder, no_graph)
@@ -148,6 +201,69 @@ def open_index(index: Path | None, embedder: str | None = None, no_graph: bool =
     record_store_url(directory, settings, write=False)  # another store already recorded there: ConfigError
     bn = Banyan(directory, settings=settings, create=create)
     if record_store_url(directory, settings):
-        err.print("note: the password in --store is not written to banyan.toml; later commands in this index "
+        stderr().print("note: the password in --store is not written to banyan.toml; later commands in this index "
                   "directory need it from PGPASSWORD, ~/.pgpass or ${VAR} in the URL", highlight=False)
     return bn
+
+
+class LazyCommands(MutableMapping[str, "Command"]):
+    """A group's subcommands by name, listed in ``order``: the built ones, and those of ``lazy``
+    (name -> builder), each built on its first lookup. Listing names builds nothing."""
+
+    def __init__(self, built: Mapping[str, Command], lazy: Mapping[str, Callable[[], Command]],
+                 order: Sequence[str] = ()) -> None:
+        self._built = dict(built)
+        self._lazy = dict(lazy)
+        self._order = list(dict.fromkeys([*order, *built, *lazy]))
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._built:
+            self._built[name] = self._lazy[name]()  # KeyError: no such command
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._built[name] = command
+        if name not in self._order:
+            self._order.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._built and name not in self._lazy:
+            raise KeyError(name)
+        self._built.pop(name, None)
+        self._lazy.pop(name, None)
+        self._order.remove(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._order if n in self._built or n in self._lazy)
+
+    def __len__(self) -> int:
+        return len(self._built.keys() | self._lazy.keys())
+
+
+class LazyGroup(TyperGroup):
+    """A typer group (``typer.Typer(cls=...)``) that adds the subcommands of ``lazy``, built on first
+    use: running one command imports and inspects only that command's module, not every command's."""
+
+    lazy: ClassVar[Mapping[str, Callable[[], Command]]] = {}
+    order: ClassVar[Sequence[str]] = ()
+    """every subcommand's name, in the order help lists them"""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.commands, self.lazy, self.order)
+
+
+def typer_command(function: Callable[..., Any], name: str) -> Command:
+    """The command typer makes of ``function`` under ``name`` (as ``app.command(name)`` would)."""
+    holder = typer.Typer(add_completion=False)
+    holder.command(name)(function)
+    return typer.main.get_command(holder)
+
+
+def typer_group(sub: typer.Typer, name: str) -> Command:
+    """The group typer makes of ``sub`` under ``name`` (as ``app.add_typer(sub, name=name)`` would)."""
+    holder = typer.Typer(add_completion=False)
+    holder.add_typer(sub, name=name)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]

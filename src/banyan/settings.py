@@ -11,8 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from banyan.errors import ConfigError
 
@@ -344,10 +343,13 @@ class VectorSettings(_Section):
     milvus_collection: str = Field("", description="collection name; empty = banyan_<model>_<index id>")
 
 
-class Settings(BaseSettings):
-    """Every setting Banyan reads. Build with :func:`load_settings` to honour ``banyan.toml``."""
+class Settings(BaseModel):
+    """Every setting Banyan reads. Build with :func:`load_settings` to honour ``banyan.toml``.
 
-    model_config = SettingsConfigDict(env_prefix="BANYAN_", env_nested_delimiter="__", extra="forbid")
+    ``Settings(**values)`` reads the environment as a pydantic-settings ``BaseSettings`` would
+    (``BANYAN_SECTION__KEY``; ``values`` win): see ``env_values``."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     index: IndexSettings = IndexSettings()
     store: StoreSettings = StoreSettings()
@@ -361,16 +363,57 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**_deep_merge(env_values(), values))
+
+
+ENV_PREFIX = "BANYAN_"
+ENV_NESTED = "__"
+
+
+def _env_names_settings() -> bool:
+    """Whether an environment variable names a setting (``BANYAN_<SECTION>`` or ``BANYAN_<SECTION>__...``,
+    any case, as pydantic-settings matches them); ``BANYAN_LLM_MODEL`` and the like do not."""
+    import os
+
+    prefix = ENV_PREFIX.lower()
+    sections = Settings.model_fields
+    for name in os.environ:
+        low = name.lower()
+        if low.startswith(prefix):
+            section, _, _ = low[len(prefix):].partition(ENV_NESTED)
+            if section in sections:
+                return True
+    return False
+
+
+def env_values() -> dict[str, Any]:
+    """The settings environment variables set, validated, as a nested dict without defaults.
+
+    Read by pydantic-settings, which is imported only when such a variable is set: most processes
+    (every ``banyan search``) have none and do not pay for importing it."""
+    if not _env_names_settings():
+        return {}
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    class _FromEnv(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTED, extra="forbid")
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings)
+
+    fields: dict[str, Any] = {name: (f.annotation, f) for name, f in Settings.model_fields.items()}
+    from_env = create_model("SettingsFromEnv", __base__=_FromEnv, **fields)
+    dumped: dict[str, Any] = from_env().model_dump(exclude_defaults=True, mode="json")
+    return dumped
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -398,7 +441,7 @@ def load_settings(index_dir: Path | str | None = None, overrides: dict[str, Any]
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        from_env = _deep_merge(_llm_env_aliases(), Settings().model_dump(exclude_defaults=True, mode="json"))
+        from_env = _deep_merge(_llm_env_aliases(), env_values())
         merged = _deep_merge(_deep_merge(file_values, from_env), overrides or {})
         if index_dir is not None:
             merged = _deep_merge(merged, {"index": {"dir": str(index_dir)}})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,9 +70,12 @@ class IndexView:
     """Loads and caches the read-side components of one index, per store version."""
 
     def __init__(self, store: IndexStore, settings: Settings, index_dir: Path, embedder: Callable[[], Embedder],
-                 schema: Callable[[], Schema]) -> None:
+                 schema: Callable[[], Schema], embedder_name: Callable[[], str] | None = None) -> None:
+        """``embedder_name``: the embedder's name without waiting for its model (by default: from
+        ``embedder()``). The vectors and the graph are filed under it, so they load meanwhile."""
         self.store, self.settings, self.index_dir = store, settings, index_dir
         self._embedder, self._schema = embedder, schema
+        self._embedder_name = embedder_name or (lambda: self._embedder().name)
         self._lock = threading.RLock()
         self._slots: dict[str, _Slot] = {}
         self._callers: dict[str, dict[str, _Slot]] = {}
@@ -110,18 +113,20 @@ class IndexView:
         and through the ``vectors.backend`` ANN index above it (docs/vector-search.md). Chunks still
         waiting for their vectors (a run in progress, or one that was stopped) are left out of dense
         search until their block commits."""
-        name = self._embedder().name
+        name = self._embedder_name()
         index = open_vector_index(self.store, name, self.index_dir, self.settings.vectors, version)
-        stats = self.store.stats()
-        others = [m for m in stats.embeddings if m != name]
-        if not len(index) and others:
-            raise IndexMismatchError(
-                f"this index holds vectors from {', '.join(others)} and none from embedder {name}; set "
-                f"embedding.backend to the one used, or run `banyan index` to embed every chunk with {name}")
-        if len(index) < stats.chunks and self.store.writer() is None:
+        if not len(index):
+            stats = self.store.stats()
+            chunks, others = stats.chunks, [m for m in stats.embeddings if m != name]
+            if others:
+                raise IndexMismatchError(
+                    f"this index holds vectors from {', '.join(others)} and none from embedder {name}; set "
+                    f"embedding.backend to the one used, or run `banyan index` to embed every chunk with {name}")
+        else:
+            chunks = self.store.pending_work(name).chunks  # a count, without stats()' scan of every chunk
+        if len(index) < chunks and self.store.writer() is None:
             log.warning("%d of %d chunks have no vector from embedder %s (an indexing run was stopped?); dense "
-                        "search leaves them out until `banyan index` embeds them", stats.chunks - len(index),
-                        stats.chunks, name)
+                        "search leaves them out until `banyan index` embeds them", chunks - len(index), chunks, name)
         return index
 
     def bm25(self) -> BM25Index:
@@ -216,7 +221,8 @@ class IndexView:
         from banyan.graph.text_vectors import cached_embed
         from banyan.retrieve.graph_routes import GraphRetriever
 
-        emb, schema = self._embedder(), self._schema()
+        emb = _LazyEmbedder(self._embedder, self._embedder_name())  # the graph loads while the model does
+        schema = self._schema()
         kg = self._knowledge_graph(emb, visible)
         embed = cached_embed(self.store, emb, write=False)
         kinds = schema.typed_relations()
@@ -239,15 +245,15 @@ class IndexView:
 
         if not self.has_graph():
             return False
-        if kg_cache.load_path(self.index_dir, self._graph_key(self._embedder())) is not None:
+        if kg_cache.load_path(self.index_dir, self._graph_key(self._embedder_name())) is not None:
             return False
         self._knowledge_graph(self._embedder(), None)
         return True
 
-    def _graph_key(self, emb: Embedder) -> str:
+    def _graph_key(self, embedder_name: str) -> str:
         from banyan.graph import kg_cache
 
-        return kg_cache.cache_key(self.store.resolved_version() or "", str(self.store.version()), emb.name)
+        return kg_cache.cache_key(self.store.resolved_version() or "", str(self.store.version()), embedder_name)
 
     def _knowledge_graph(self, emb: Embedder, visible: frozenset[str] | None) -> KnowledgeGraph:
         """The whole graph from its array cache (``graph.kg_cache``; built and saved on first use), or
@@ -257,7 +263,7 @@ class IndexView:
 
         if visible is not None:
             return KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim, visible)
-        key = self._graph_key(emb)
+        key = self._graph_key(emb.name)
         kg = kg_cache.load(self.index_dir, key)
         if kg is None:
             kg = KnowledgeGraph.load(self.store, f"text:{emb.name}", emb.dim)
@@ -367,10 +373,21 @@ class _Lazy:
 
 
 class _LazyEmbedder:
-    """Loads the embedder when a route first reads one of its attributes."""
+    """Loads the embedder when a route first embeds or reads one of its attributes; ``name``, when
+    given, is known before (``IndexView`` files the vectors and the graph under it)."""
 
-    def __init__(self, load: Callable[[], Embedder]) -> None:
+    name: str
+
+    def __init__(self, load: Callable[[], Embedder], name: str | None = None) -> None:
         self._load = load
+        if name is not None:
+            self.name = name
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._load().embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._load().embed_query(text)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._load(), name)

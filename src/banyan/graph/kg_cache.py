@@ -2,12 +2,15 @@
 
 ``KnowledgeGraph.load`` rebuilds the graph from the store's rows (every mention, triple, alias and
 name vector): seconds on a large index, paid by every fresh ``banyan search``. Once built, the graph
-is written under ``<index>/cache/graph-<key>/`` as ``.npy`` arrays (loaded with
-``allow_pickle=False``) and one JSON file of strings. The key covers everything the graph is built
-from (the resolved graph version, the chunk version, the embedder of the name vectors and this
-format), so a changed index never reads a stale graph; older caches are deleted when a new one is
-written. The store stays the source of truth: a missing or unreadable cache is rebuilt, never an error.
-A cache is written to a temporary directory and renamed into place, so readers never see half of one.
+is written under ``<index>/cache/graph-<key>/`` as ``.npy`` arrays (memory-mapped, loaded with
+``allow_pickle=False``) and one text file per list of strings. The arrays derived from the adjacency
+(the walk's transition matrix, the entity neighbours) are kept too, so that no reader derives them
+again; a cache written before they were kept is read by deriving them. The key covers everything
+the graph is built from (the resolved graph version, the chunk version, the embedder of the name
+vectors and this format), so a changed index never reads a stale graph; older caches are deleted
+when a new one is written. The store stays the source of truth: a missing or unreadable cache is
+rebuilt, never an error. A cache is written to a temporary directory and renamed into place, so
+readers never see half of one.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def save(kg: KnowledgeGraph, index_dir: Path, key: str) -> Path:
     try:
         arrays: dict[str, np.ndarray] = {"entity_chunks": kg.entity_chunks, "entity_vectors": kg.entity_vectors}
         arrays |= _csr("adjacency", kg.adjacency)
+        arrays |= _csr("trans", kg.trans)  # derived from the adjacency: kept so that no reader derives it again
+        arrays["neighbors_indptr"], arrays["neighbors_values"] = kg.entity_neighbors.indptr, kg.entity_neighbors.values
         typed = sorted(kg.typed)
         for i, kind in enumerate(typed):
             arrays |= _csr(f"typed{i}", kg.typed[kind])
@@ -116,28 +121,38 @@ def load(index_dir: Path, key: str) -> KnowledgeGraph | None:
         return None
 
 
+def _lines(path: Path, count: int) -> list[str]:
+    """The ``count`` lines of a strings file (read as bytes: text mode's newline translation is slow)."""
+    text = path.read_bytes().decode("utf-8")
+    if "\r" in text:  # written where lines end in CRLF
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n") if count else []
+    if len(lines) != count:
+        raise ValueError(f"{path.name} holds {len(lines)} lines, expected {count}")
+    return lines
+
+
 def _read(path: Path) -> KnowledgeGraph:
-    def arr(name: str) -> np.ndarray:
-        return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+    def arr(name: str) -> np.ndarray:  # mapped, seen as a plain array: reading an np.memmap goes through Python
+        return np.asarray(np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False))
 
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     shape = tuple(meta["shape"])
-    strings: dict[str, list[str]] = {}
-    for name, count in meta["counts"].items():
-        text = (path / f"{name}.txt").read_text(encoding="utf-8")
-        strings[name] = text.split("\n") if count else []
-        if len(strings[name]) != count:
-            raise ValueError(f"{name}.txt holds {len(strings[name])} lines, expected {count}")
+    strings = {name: _lines(path / f"{name}.txt", count) for name, count in meta["counts"].items()}
 
     def csr(name: str) -> sp.csr_matrix:
         return sp.csr_matrix((arr(f"{name}_data"), arr(f"{name}_indices"), arr(f"{name}_indptr")), shape=shape)
 
     adjacency = csr("adjacency")
     n_e = len(strings["entity_ids"])
-    ee = adjacency[:n_e, :n_e].tocsr()
+    if (path / "trans_indptr.npy").is_file():
+        trans, neighbors = csr("trans"), Ragged(arr("neighbors_indptr"), arr("neighbors_values"))
+    else:  # a cache written before these were kept
+        ee = adjacency[:n_e, :n_e].tocsr()
+        trans, neighbors = transition(adjacency), Ragged(ee.indptr.astype(np.int64), ee.indices.astype(np.int64))
     chunk_ids = strings["chunk_ids"]
-    home_rows = Ragged(arr("home_indptr"), arr("home_values"))
-    home = {int(e): home_rows[i].tolist() for i, e in enumerate(arr("home_keys").tolist())}
+    home_at, home_values = arr("home_indptr").tolist(), arr("home_values").tolist()  # lists: array slices cost more
+    home = {e: home_values[home_at[i]:home_at[i + 1]] for i, e in enumerate(arr("home_keys").tolist())}
     pair_chunks = PairChunks(arr("pair_codes"), Ragged(arr("pair_indptr"), arr("pair_values")), chunk_ids,
                              max(1, n_e))
     stems = sp.csr_matrix((arr("stem_data"), arr("stem_indices"), arr("stem_indptr")),
@@ -148,6 +163,5 @@ def _read(path: Path) -> KnowledgeGraph:
     return KnowledgeGraph(
         strings["entity_ids"], strings["names"], strings["types"], arr("entity_chunks"),
         dict(zip(strings["norms"], arr("norm_entity").tolist())),
-        chunk_ids, adjacency, transition(adjacency), arr("entity_vectors"), pair_chunks,
-        Ragged(ee.indptr.astype(np.int64), ee.indices.astype(np.int64)), home,
+        chunk_ids, adjacency, trans, arr("entity_vectors"), pair_chunks, neighbors, home,
         {kind: csr(f"typed{i}") for i, kind in enumerate(strings["typed"])}, facts)

@@ -16,7 +16,6 @@ from pathlib import Path
 from banyan.embed import Embedder
 from banyan.errors import IngestError, NotIndexedError
 from banyan.index.bm25 import BM25Index
-from banyan.ingest import chunk_document, discover, read_file
 from banyan.progress import NoProgress, Progress
 from banyan.settings import Settings
 from banyan.store import Store
@@ -51,6 +50,8 @@ def ingest_files(store: Store, paths: Iterable[Path | str], settings: Settings, 
     """Read, chunk and store every changed file under ``paths``; failures go to ``report``.
     ``allow``: the principals that may read these files (None keeps each file's, public when new);
     an unchanged file only gets the new allow-list, nothing is re-read."""
+    from banyan.ingest import chunk_document, discover, read_file  # the readers: not on the search path
+
     files, failures = discover(paths, settings.ingest.extensions)
     report.failures.extend(failures)
     report.files_seen += len(files)
