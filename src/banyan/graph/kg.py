@@ -12,13 +12,14 @@ import itertools
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
 from banyan.extract.schema import OTHER, RELATED
 from banyan.graph.facts import FactTable
-from banyan.graph.ppr import transition
+from banyan.graph.ppr import Walk, prepare_walk, transition
 from banyan.graph.ragged import PairChunks, Ragged
 from banyan.graph.resolve import NameGroup, group_mentions
 from banyan.store import IndexStore
@@ -57,6 +58,25 @@ class KnowledgeGraph:
 
     def chunk_node(self, i: int) -> str:
         return self.chunk_ids[i - self.n_entities]
+
+    def edges(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """The neighbours of ``node`` and the weights of its edges to them: views of ``adjacency``'s
+        arrays (read them, never write), without the cost of slicing a sparse matrix."""
+        start, end = self.adjacency.indptr[node], self.adjacency.indptr[node + 1]
+        return self.adjacency.indices[start:end], self.adjacency.data[start:end]
+
+    # Derived once on first use, never stored in the array cache. Safe to share: two threads that
+    # race to build one compute the same value and either may win.
+    @cached_property
+    def chunk_nodes(self) -> dict[str, int]:
+        """Chunk id -> its node id."""
+        n_e = self.n_entities
+        return {c: n_e + i for i, c in enumerate(self.chunk_ids)}
+
+    @cached_property
+    def walk(self) -> Walk:
+        """``trans`` prepared for personalized PageRank (``graph.ppr.Walk``)."""
+        return prepare_walk(self.trans)
 
     @classmethod
     def load(cls, store: IndexStore, vectors_model: str, dim: int,

@@ -16,12 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from banyan.extract.schema import Schema
 from banyan.graph.facts import fact_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
-from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
+from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
 from banyan.index.vectors import top_k
 from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
@@ -147,17 +146,18 @@ class GraphRetriever:
         sims = self.relation_vectors @ q.vector
         return {t: float(s - RELATION_FLOOR) for t, s in zip(self.relation_types, sims) if s > RELATION_FLOOR}
 
-    def transition_for(self, q: Query) -> sp.csr_matrix:
-        """The walk's transitions, with edges of the relation types the query asks about boosted."""
+    def walk_for(self, q: Query) -> Walk:
+        """The walk's transitions, with edges of the relation types the query asks about boosted:
+        the graph's own walk (prepared once per graph) when nothing is boosted."""
         if self.cfg.relation_boost <= 0:
-            return self.kg.trans
+            return self.kg.walk
         weights = {t: w for t, w in self.relation_weights(q).items() if t in self.kg.typed}
         if not weights:
-            return self.kg.trans
+            return self.kg.walk
         adj = self.kg.adjacency.copy()
         for t, w in weights.items():
             adj = adj + (self.cfg.relation_boost * w) * self.kg.typed[t]
-        return transition(adj.tocsr())
+        return prepare_walk(transition(adj.tocsr()))
 
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
@@ -197,8 +197,9 @@ class GraphRetriever:
         n_e = self.kg.n_entities
         scores = np.zeros(len(self.kg.chunk_ids))
         for e, s in links.items():
-            row = self.kg.adjacency[e, n_e:]
-            scores[row.indices] += s * row.data / max(1.0, float(self.kg.entity_chunks[e]))
+            nodes, weights = self.kg.edges(e)
+            chunk = nodes >= n_e
+            scores[nodes[chunk] - n_e] += s * weights[chunk] / max(1.0, float(self.kg.entity_chunks[e]))
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("entity",)) for i in top_k(scores, k) if scores[i] > 0]
 
     def ppr_route(self, q: Query, passages: Sequence[Hit], k: int) -> list[Hit]:
@@ -210,7 +211,7 @@ class GraphRetriever:
             seeds[e] = s / max(1.0, float(self.kg.entity_chunks[e]))
         if seeds.sum() > 0:
             seeds /= seeds.sum()
-        index = {c: n_e + i for i, c in enumerate(self.kg.chunk_ids)}
+        index = self.kg.chunk_nodes
         top = passages[: self.cfg.seed_passages]
         total = sum(h.score for h in top) or 1.0
         weight = self.cfg.passage_seed_weight if links else 1.0
@@ -219,8 +220,7 @@ class GraphRetriever:
                 seeds[index[h.chunk_id]] += weight * h.score / total
         if seeds.sum() <= 0:
             return []
-        trans = self.transition_for(q)
-        scores = personalized_pagerank(trans, seeds, self.cfg.ppr_damping)[n_e:]
+        scores = personalized_pagerank(self.walk_for(q), seeds, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)[n_e:]
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
 
     def home_route(self, links: dict[int, float], ranked: Sequence[Hit]) -> list[Hit]:
@@ -239,9 +239,9 @@ class GraphRetriever:
         first = {c for e in links for c in self.kg.home.get(e, [])}
         cands: set[int] = set()
         for c1 in first:
-            row = self.kg.adjacency[c1, :n_e]
-            for e2 in row.indices:
-                cands.update(self.kg.home.get(int(e2), []))
+            nodes, _ = self.kg.edges(c1)
+            for e2 in nodes[nodes < n_e].tolist():
+                cands.update(self.kg.home.get(e2, []))
         cands -= first
         if not cands:
             return []
