@@ -30,6 +30,16 @@ def test_index_and_search_with_citations(hash_index):
     assert zh[0].citation.title in {"青石桥", "林文远"}
 
 
+def test_the_quickstart_three_hop_question_finds_its_answer_in_the_top_3(hash_index):
+    # bridge -built by-> company -founded by-> founder -born in-> Kelby: a fact path that explains the
+    # whole question votes in graph mode, which auto picks for this entity-titled corpus
+    question = "Where was the founder of the company that built the Lumen Bridge born?"
+    assert hash_index.resolve_mode(question, "auto") == "graph"
+    hits = hash_index.search(question, k=3)
+    assert "Thomas Harrow" in [h.citation.title for h in hits]
+    assert "facts" in next(h.routes for h in hits if h.citation.title == "Thomas Harrow")
+
+
 def test_offsets_point_into_the_document(hash_index):
     for r in hash_index.search("Lumen Bridge", k=5):
         c = r.citation

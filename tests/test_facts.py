@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from banyan.graph.facts import FactTable, PhraseIndex, fact_relevance, walk_facts
+from banyan.graph.facts import FactTable, PhraseIndex, WalkHit, fact_relevance, walk_facts
 from banyan.retrieve.graph_routes import name_spans
-from banyan.text import bm25_tokens
+from banyan.text import bm25_tokens, is_function_word
 
 # entities: 0 Lumen Bridge, 1 Harrow & Vale, 2 Thomas Harrow, 3 Kelby, 4 Ada Whitcombe, 5 Eastport
 ROWS = [
@@ -19,13 +19,22 @@ ROWS = [
 ]
 
 
-def _walk(question: str, seeds: dict[int, float], hops: int = 3, named: str = "") -> dict[int, float]:
-    """As the facts route does: the words of the named entities are not relation words."""
+def _paths(question: str, seeds: dict[int, float], hops: int = 3, named: str = "") -> tuple[dict[int, WalkHit], int]:
+    """As the facts route does: the words of the named entities are not relation words; the paths,
+    and how many question words there are to explain."""
     facts = FactTable.build(ROWS, 6, bm25_tokens)
     index = facts.index
-    asked = [s for s in bm25_tokens(question) if s not in set(bm25_tokens(named))]
+    stems = [s for s in dict.fromkeys(bm25_tokens(question)) if not is_function_word(s, "en")]
+    names = set(bm25_tokens(named))
+    asked = [s for s in stems if s not in names]
     rel = fact_relevance(facts, index.relevance(asked), {})
-    return walk_facts(facts, rel, seeds, hops=hops, beam=8)
+    named_mask = sum(1 << i for i, s in enumerate(stems) if s in names)
+    return walk_facts(facts, rel, seeds, hops=hops, beam=8, phrase_masks=index.stem_masks(stems),
+                      named=named_mask), len(stems)
+
+
+def _walk(question: str, seeds: dict[int, float], hops: int = 3, named: str = "") -> dict[int, float]:
+    return {c: hit.score for c, hit in _paths(question, seeds, hops, named)[0].items()}
 
 
 def test_one_hop_ranks_the_chunk_stating_the_relation_first() -> None:
@@ -40,6 +49,15 @@ def test_chained_relations_reach_the_third_hop() -> None:
     assert {0, 1, 2} <= set(scores)  # bridge page -> company page -> founder page
     assert 3 not in scores  # the designer's birthplace: "designed by" is not asked, so never walked
     assert 2 not in _walk(question, {0: 1.0}, hops=2, named="Lumen Bridge")
+
+
+def test_a_path_explains_the_words_its_seed_names_and_its_phrases_use() -> None:
+    question = "Where was the founder of the company that built the Lumen Bridge born?"
+    paths, n = _paths(question, {0: 1.0}, named="Lumen Bridge")
+    assert paths[2].coverage(n) == 1.0  # lumen bridge + built + company founded + born: all of it
+    assert paths[0].coverage(n) < paths[1].coverage(n) < 1.0
+    paths, n = _paths("Which steel was used when the Lumen Bridge was built?", {0: 1.0}, named="Lumen Bridge")
+    assert paths[0].coverage(n) == 3 / 5  # steel and use: nothing on the path says them
 
 
 def test_stem_prefixes_match_and_idf_weighs_rare_words() -> None:
@@ -92,7 +110,7 @@ def test_entity_titled_share_counts_documents_about_their_title_entity() -> None
     assert entity_titled_share([], docs, aliases, 0) == 0.0
 
 
-def test_auto_uses_the_graph_only_on_entity_titled_corpora() -> None:
+def test_auto_uses_graph_mode_on_entity_titled_corpora_and_the_fact_walk_elsewhere() -> None:
     from banyan.retrieve.query import Query
     from banyan.retrieve.search import Retriever
     from banyan.settings import RetrievalSettings
@@ -100,6 +118,8 @@ def test_auto_uses_the_graph_only_on_entity_titled_corpora() -> None:
     q = Query("Where was Zofia Novak born?", lambda text: np.zeros(4))
     cfg = RetrievalSettings()
     assert Retriever(cfg, {}, True, 0.85).resolve_mode(q, "auto") == "graph"
-    assert Retriever(cfg, {}, True, 0.29).resolve_mode(q, "auto") == "hybrid"
+    assert Retriever(cfg, {}, True, 0.29).resolve_mode(q, "auto") == "hybrid+facts"
     assert Retriever(cfg, {}, True, None).resolve_mode(q, "auto") == "graph"  # an index from before the measure
-    assert Retriever(cfg, {}, False, 0.9).resolve_mode(q, "auto") == "hybrid"
+    assert Retriever(cfg, {}, False, 0.9).resolve_mode(q, "auto") == "hybrid"  # no graph
+    zh = Query("林文远在哪里出生？", lambda text: np.zeros(4))
+    assert Retriever(cfg, {}, True, 0.85).resolve_mode(zh, "auto") == "hybrid+facts"

@@ -4,6 +4,7 @@ import pytest
 from banyan.eval.metrics import dedupe, passage_recall
 from banyan.index.vectors import ExactVectorIndex, top_k
 from banyan.retrieve.fusion import rrf
+from banyan.types import Hit
 
 
 def test_rrf_scores_and_order():
@@ -38,3 +39,13 @@ def test_top_k_and_exact_vector_index():
     idx = ExactVectorIndex(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]))
     assert idx.search(np.array([0.0, 1.0]), 1) == [("b", 1.0)]
     assert ExactVectorIndex([], np.zeros((0, 2))).search(np.array([1.0, 0.0]), 3) == []
+
+
+def test_a_route_reporting_confidence_votes_by_its_square() -> None:
+    from banyan.retrieve.search import route_weight
+
+    assert route_weight(1.0, [Hit("a", 0.3, ("facts",), confidence=0.5)]) == 0.25
+    assert route_weight(2.0, [Hit("a", 0.3, ("hybrid",))]) == 2.0
+    assert route_weight(1.0, []) == 1.0
+    assert route_weight(1.0, [Hit("a", 0.3, ("facts",), confidence=0.9)], min_confidence=1.0) == 0.0
+    assert route_weight(1.0, [Hit("a", 0.3, ("facts",), confidence=1.0)], min_confidence=1.0) == 1.0

@@ -80,13 +80,18 @@ class ModeSettings(_Section):
     """A search mode: the routes it fuses (reciprocal-rank fusion) and their weights.
 
     A mode with one route returns that route's ranking as it is. Route names: dense, bm25,
-    hybrid (bm25 + dense fused), ppr, home, bridge, entity, path, community.
+    hybrid (bm25 + dense fused), ppr, home, bridge, entity, path, community, facts. A route that
+    reports how much of the question its hits explain (facts) votes with its weight times the square
+    of its best hit's share (``retrieve.search.route_weight``).
     """
 
     routes: dict[str, float]
     limits: dict[str, int] = Field(default_factory=dict, description="at most this many hits of a route")
     requires: str | None = Field(None, description="if this route finds nothing, answer with `fallback` instead")
     fallback: str | None = None
+    min_confidence: dict[str, float] = Field(
+        default_factory=dict, description="a route that reports confidence votes only when its best hit's is at "
+        "least this (facts in graph mode: only a path that explains every word of the question)")
 
 
 def _default_modes() -> dict[str, ModeSettings]:
@@ -98,10 +103,12 @@ def _default_modes() -> dict[str, ModeSettings]:
         # PPR + the question's entities' own chunks + two-hop bridges; communities once built
         # (2Wiki dev, community at 0.1: recall@5 unchanged, inference +1.0, recall@2 -0.4).
         # With no linked entity that has its own text there is nothing to walk from: hybrid.
-        "graph": ModeSettings(routes={**graph, "community": 0.1}, limits={"home": 4}, requires="home",
-                              fallback="hybrid"),
-        # hybrid plus the relation-aware fact walk; hybrid alone when the walk finds nothing. Not the default:
-        # everyday notes +3.6 recall@2 over hybrid, GraphRAG-Bench medical -5.0 recall@5 (docs/architecture.md 7)
+        # A fact path that explains the whole question votes too ("the founder of the company that built X":
+        # the quickstart's three-hop answer); a partial one does not (2Wiki recall@5 95.7 either way).
+        "graph": ModeSettings(routes={**graph, "community": 0.1, "facts": 1.0}, limits={"home": 4},
+                              requires="home", fallback="hybrid", min_confidence={"facts": 1.0}),
+        # hybrid plus the relation-aware fact walk, which votes by how much of the question its best path
+        # explains; hybrid alone when the walk finds nothing. What `auto` uses on corpora graph mode does not fit.
         "hybrid+facts": ModeSettings(routes={"hybrid": 1.0, "facts": 1.0}, requires="facts", fallback="hybrid"),
         # the graph fusion with the baselines and the other graph routes as minor voices
         "hybrid+graph": ModeSettings(routes={"bm25": 0.3, "dense": 0.3, **graph, "entity": 0.3, "path": 0.3},
@@ -111,17 +118,21 @@ def _default_modes() -> dict[str, ModeSettings]:
 
 class RetrievalSettings(_Section):
     default_mode: SearchMode = Field(
-        "auto", description="auto = graph for English questions when the index has a graph, else hybrid")
+        "auto", description="auto = graph for English questions on an entity-titled corpus, hybrid+facts on other "
+        "corpora with a graph, hybrid without one")
     modes: dict[str, ModeSettings] = Field(default_factory=_default_modes)
     auto_modes: dict[str, str] = Field(
         default_factory=lambda: {"en": "graph"},
-        description="language -> mode `auto` uses when the index has a graph (Chinese extraction is POS-only "
-        "and on CMRC 2018 graph mode trails hybrid, 98.6 vs 99.0 recall@5)")
-    auto_fallback: str = Field("hybrid", description="what `auto` uses otherwise")
+        description="language -> mode `auto` uses when the index has a graph and the corpus is entity-titled "
+        "(Chinese extraction is POS-only and on CMRC 2018 graph mode trails hybrid, 98.6 vs 99.0 recall@5)")
+    auto_with_graph: str = Field(
+        "hybrid+facts", description="what `auto` uses when the index has a graph but auto_modes does not apply "
+        "(another language, or a corpus that is not entity-titled)")
+    auto_fallback: str = Field("hybrid", description="what `auto` uses on an index without a graph")
     auto_graph_min_titled: float = Field(
-        0.5, ge=0, le=1, description="`auto` uses the graph modes only when at least this share of documents "
+        0.5, ge=0, le=1, description="`auto` uses auto_modes only when at least this share of documents "
         "are about an entity their title names (graph.corpus.entity_titled_share; measured when entities are "
-        "resolved: 2Wiki 0.85, our everyday notes 0.29, GraphRAG-Bench medical 0.04); otherwise auto_fallback")
+        "resolved: 2Wiki 0.85, our everyday notes 0.29, GraphRAG-Bench medical 0.04); otherwise auto_with_graph")
     k: int = Field(10, ge=1)
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
     candidates: int = Field(100, ge=1, description="hits each route contributes before fusion")
@@ -143,6 +154,7 @@ class RetrievalSettings(_Section):
             if mode.fallback is not None and mode.fallback not in self.modes:
                 raise ValueError(f"retrieval.modes.{name}.fallback: unknown mode {mode.fallback!r}")
         for where, mode in [("default_mode", self.default_mode), ("auto_fallback", self.auto_fallback),
+                            ("auto_with_graph", self.auto_with_graph),
                             *((f"auto_modes.{k}", v) for k, v in self.auto_modes.items())]:
             if mode not in names:
                 raise ValueError(f"retrieval.{where}: unknown mode {mode!r}; known: {', '.join(sorted(names))}")

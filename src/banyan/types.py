@@ -81,6 +81,9 @@ class Hit:
     chunk_id: str
     score: float
     routes: tuple[str, ...]
+    confidence: float | None = None
+    """how much of the question this hit's evidence explains (0..1), for routes that can tell; fusion
+    weighs such a route by its best hit's confidence (``retrieve.search.route_weight``)"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,12 @@ phrase's content words (stemmed, weighted by how rare they are among all phrases
 uses, where words sharing a stem prefix count ("founder" ~ "founded"), plus the question's embedding
 similarity to the phrase's relation type. Nothing here is tuned to a data set: weights are idf and
 cosine, the walk keeps the best ``beam`` entities per hop and multiplies relevances along a path.
+
+How much of the question a path explains (``WalkHit.explained``): the question's content words that
+the entities it starts from name or its relation phrases use. "Where was Zofia Novak born?" reaching
+the chunk stating ``zofia novak -[born in]-> tbilisi`` is explained whole; "What radiation technique
+is used for primary CNS lymphoma?" walking ``CNS -[used in]-> ...`` is explained in small part, and
+the chunk it reaches says something else. Fusion weighs the route by it (``retrieve.search``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,21 @@ from banyan.graph.ragged import Ragged
 
 MIN_PREFIX = 4
 """two stems match when one starts with the other and the shorter has at least this many letters"""
+MAX_STEMS = 62
+"""question words tracked by ``PhraseIndex.stem_masks`` (the bits of an int64)"""
+
+
+@dataclass(frozen=True, slots=True)
+class WalkHit:
+    """A chunk reached by the fact walk: the best path's score, and the question words that path
+    explains (a bit mask over the question's stems: those its seed names plus those its phrases use)."""
+
+    score: float
+    explained: int = 0
+
+    def coverage(self, n_stems: int) -> float:
+        """The share of the question's ``n_stems`` content words this path explains."""
+        return min(1.0, self.explained.bit_count() / n_stems) if n_stems else 0.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,16 @@ class PhraseIndex:
                     out[i] = 1.0
         return out
 
+    def stem_masks(self, stems: Sequence[str]) -> np.ndarray:
+        """Per phrase, a bit mask of the ``stems`` it uses (bit i for ``stems[i]``, the same prefix rule
+        as ``used``; at most ``MAX_STEMS`` stems are tracked)."""
+        masks = np.zeros(self.matrix.shape[0], dtype=np.int64)
+        if not self.vocab:
+            return masks
+        for i, stem in enumerate(stems[:MAX_STEMS]):
+            masks[(self.matrix @ self.used([stem])) > 0] |= 1 << i
+        return masks
+
     def relevance(self, question_stems: Sequence[str]) -> np.ndarray:
         """Per phrase: the idf-weighted share of its stems the question uses (0..1)."""
         if not self.vocab:
@@ -141,29 +172,39 @@ def fact_relevance(facts: FactTable, phrase_rel: np.ndarray, kind_weight: Mappin
 
 
 def walk_facts(facts: FactTable, relevance: np.ndarray, seeds: Mapping[int, float], hops: int,
-               beam: int) -> dict[int, float]:
-    """Chunk index -> score: from ``seeds`` (entity -> weight) along triples with positive relevance,
-    up to ``hops`` triples deep, keeping the ``beam`` best entities per hop. A path scores the
-    product of the seed weight and the relevances along it; each triple's chunk keeps its best."""
-    chunks: dict[int, float] = {}
-    frontier = dict(seeds)
+               beam: int, phrase_masks: np.ndarray | None = None, named: int = 0) -> dict[int, WalkHit]:
+    """Chunk index -> its best path: from ``seeds`` (entity -> weight) along triples with positive
+    relevance, up to ``hops`` triples deep, keeping the ``beam`` best entities per hop. A path scores
+    the product of the seed weight and the relevances along it; each triple's chunk keeps its best
+    path (on equal scores, the one explaining more). ``phrase_masks`` (``PhraseIndex.stem_masks``)
+    and ``named`` (the mask of the words the seeds' names use) give each path's explained words."""
+    chunks: dict[int, WalkHit] = {}
+    frontier = {e: WalkHit(w, named) for e, w in seeds.items()}
     seen = set(frontier)
     for _ in range(hops):
-        reached: dict[int, float] = {}
-        for e, w in frontier.items():
+        reached: dict[int, WalkHit] = {}
+        for e, at in frontier.items():
             rows = facts.by_entity[e]
             if not len(rows):
                 continue
             rel = relevance[rows]
-            for r, s in zip(rows[rel > 0].tolist(), (w * rel[rel > 0]).tolist()):
+            for r, s in zip(rows[rel > 0].tolist(), (at.score * rel[rel > 0]).tolist()):
+                mask = at.explained | (int(phrase_masks[facts.phrase[r]]) if phrase_masks is not None else 0)
+                hit = WalkHit(s, mask)
                 c = int(facts.chunk[r])
-                if s > chunks.get(c, 0.0):
-                    chunks[c] = s
+                if _better(hit, chunks.get(c)):
+                    chunks[c] = hit
                 other = int(facts.tail[r]) if int(facts.head[r]) == e else int(facts.head[r])
-                if other not in seen and s > reached.get(other, 0.0):
-                    reached[other] = s
+                if other not in seen and _better(hit, reached.get(other)):
+                    reached[other] = hit
         if not reached:
             break
-        frontier = dict(sorted(reached.items(), key=lambda x: -x[1])[:beam])
+        frontier = dict(sorted(reached.items(), key=lambda x: -x[1].score)[:beam])
         seen.update(frontier)
     return chunks
+
+
+def _better(hit: WalkHit, than: WalkHit | None) -> bool:
+    if than is None or hit.score > than.score:
+        return True
+    return hit.score == than.score and hit.explained.bit_count() > than.explained.bit_count()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from banyan.extract.schema import Schema
-from banyan.graph.facts import fact_relevance, walk_facts
+from banyan.graph.facts import MAX_STEMS, fact_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
 from banyan.index.vectors import top_k
@@ -178,7 +178,8 @@ class GraphRetriever:
         if facts is None or not len(facts) or not links:
             return []
         named = {s for e in links for s in bm25_tokens(self.kg.names[e])}
-        asked = [s for s in bm25_tokens(q.text) if s not in named]
+        stems = [s for s in dict.fromkeys(bm25_tokens(q.text)) if not is_function_word(s, q.lang)][:MAX_STEMS]
+        asked = [s for s in stems if s not in named]
         if not asked:
             return []
         relevance = fact_relevance(facts, facts.index.relevance(asked), self.relation_weights(q))
@@ -186,9 +187,11 @@ class GraphRetriever:
         n_chunks = max(2, len(self.kg.chunk_ids))
         seeds = {e: w * math.log(n_chunks / max(1.0, float(self.kg.entity_chunks[e]))) / math.log(n_chunks)
                  for e, w in links.items()}
-        scores = walk_facts(facts, relevance, seeds, self.cfg.fact_hops, self.cfg.fact_beam)
-        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
-        return [Hit(self.kg.chunk_ids[c], float(v), ("facts",)) for c, v in ranked]
+        named_mask = sum(1 << i for i, s in enumerate(stems) if s in named)
+        paths = walk_facts(facts, relevance, seeds, self.cfg.fact_hops, self.cfg.fact_beam,
+                           facts.index.stem_masks(stems), named_mask)
+        ranked = sorted(paths.items(), key=lambda x: (-x[1].score, x[0]))[:k]
+        return [Hit(self.kg.chunk_ids[c], float(p.score), ("facts",), p.coverage(len(stems))) for c, p in ranked]
 
     def entity_route(self, links: dict[int, float], k: int) -> list[Hit]:
         """Chunks that mention the linked entities, by mention weight x entity specificity."""

@@ -28,9 +28,11 @@ class Retriever:
 
     def resolve_mode(self, q: Query, mode: str) -> str:
         if mode == "auto":
+            if not self.has_graph:
+                return self.cfg.auto_fallback
             chosen = self.cfg.auto_modes.get(q.lang)
             fits = self.entity_titled is None or self.entity_titled >= self.cfg.auto_graph_min_titled
-            return chosen if chosen is not None and self.has_graph and fits else self.cfg.auto_fallback
+            return chosen if chosen is not None and fits else self.cfg.auto_with_graph
         if mode not in self.cfg.modes:
             raise ConfigError(f"unknown search mode {mode!r}; choose one of auto, {', '.join(self.cfg.modes)}")
         return mode
@@ -53,6 +55,7 @@ class Retriever:
             [only] = spec.routes
             return q.run(self._route(only, name), n)[:k]
         ranked: dict[str, list[str]] = {}
+        weights: dict[str, float] = {}
         for route_name in spec.routes:
             route = self._route(route_name, name)
             if not route.applies(q):
@@ -60,7 +63,22 @@ class Retriever:
             hits = q.run(route, n)
             if route_name in spec.limits:
                 hits = hits[: spec.limits[route_name]]
+            weight = route_weight(spec.routes[route_name], hits, spec.min_confidence.get(route_name, 0.0))
+            if weight <= 0:
+                continue
             ranked[route_name] = [h.chunk_id for h in hits]
+            weights[route_name] = weight
         if spec.requires is not None and not ranked.get(spec.requires) and spec.fallback is not None:
             return self.search(q, spec.fallback, k)
-        return rrf(ranked, k=self.cfg.rrf_k, weights=spec.routes)[:k]
+        return rrf(ranked, k=self.cfg.rrf_k, weights=weights)[:k]
+
+
+def route_weight(weight: float, hits: list[Hit], min_confidence: float = 0.0) -> float:
+    """A route's vote in fusion: the mode's weight, times the square of its best hit's confidence when
+    the route reports one (the facts walk: the share of the question its path explains), and nothing
+    below ``min_confidence``. A path that explains half of the question gets a quarter of the vote:
+    the rest of the question is usually about something the passage it found does not say."""
+    confidence = hits[0].confidence if hits else None
+    if confidence is None:
+        return weight
+    return weight * confidence ** 2 if confidence >= min_confidence else 0.0
