@@ -148,12 +148,12 @@ class PhraseIndex:
     def stem_masks(self, stems: Sequence[str]) -> np.ndarray:
         """Per phrase, a bit mask of the ``stems`` it uses (bit i for ``stems[i]``, the same prefix rule
         as ``used``; at most ``MAX_STEMS`` stems are tracked)."""
-        masks = np.zeros(self.matrix.shape[0], dtype=np.int64)
-        if not self.vocab:
-            return masks
-        for i, stem in enumerate(stems[:MAX_STEMS]):
-            masks[(self.matrix @ self.used([stem])) > 0] |= 1 << i
-        return masks
+        stems = list(stems[:MAX_STEMS])
+        if not self.vocab or not stems:
+            return np.zeros(self.matrix.shape[0], dtype=np.int64)
+        used = np.stack([self.used([stem]) for stem in stems], axis=1)  # vocab x stems, one product for all
+        uses = (self.matrix @ used) > 0
+        return uses.astype(np.int64) @ (np.int64(1) << np.arange(len(stems), dtype=np.int64))
 
     def relevance(self, question_stems: Sequence[str]) -> np.ndarray:
         """Per phrase: the idf-weighted share of its stems the question uses (0..1)."""
