@@ -123,3 +123,13 @@ def test_auto_uses_graph_mode_on_entity_titled_corpora_and_the_fact_walk_elsewhe
     assert Retriever(cfg, {}, False, 0.9).resolve_mode(q, "auto") == "hybrid"  # no graph
     zh = Query("林文远在哪里出生？", lambda text: np.zeros(4))
     assert Retriever(cfg, {}, True, 0.85).resolve_mode(zh, "auto") == "hybrid+facts"
+
+
+def test_long_titles_link_whole() -> None:
+    from banyan.retrieve.graph_routes import exact_links
+    from banyan.text import normalize_name, word_tokens
+
+    names = ["The Trail of the Lonesome Pine", "The Trail of the Lonesome Pine (1923 film)"]
+    index = {normalize_name(n): i for i, n in enumerate(names)}
+    tokens = word_tokens("Who directed The Trail Of The Lonesome Pine (1923 Film)?")
+    assert exact_links(tokens, index) == {1: 1.0}  # the 8-word title with its year, not the 6-word one

@@ -35,7 +35,10 @@ from banyan.text import (
 )
 from banyan.types import Hit
 
-MAX_NGRAM = 6
+MAX_NGRAM = 12
+"""the longest query n-gram looked up as an entity name, in words: film and book titles with their
+disambiguator run past 6 ("The Trail of the Lonesome Pine (1923 film)" is 8); in the 2Wiki graph 10
+of 36,020 names are longer than 12"""
 RELATION_FLOOR = 0.2
 
 
