@@ -15,6 +15,7 @@ from banyan.app import explore
 from banyan.cli import sample_corpus_dir
 from banyan.errors import DocumentNotFoundError, EntityNotFoundError
 from banyan.graph.kg import KnowledgeGraph
+from banyan.graph.ppr import prepare_walk
 from banyan.text import normalize_name
 from banyan.types import Access
 from conftest import HASH
@@ -153,7 +154,7 @@ def synthetic_graph(n: int, edges: int, seed: int = 3) -> KnowledgeGraph:
     names = [f"Entity {i} of {['Ashford', 'Brill', 'Caddon', 'Dunmore'][i % 4]}" for i in range(n)]
     neighbors = [adjacency.indices[adjacency.indptr[i]:adjacency.indptr[i + 1]] for i in range(n)]
     return KnowledgeGraph([f"e{i}" for i in range(n)], names, ["other"] * n, rng.integers(1, 9, n),
-                          {normalize_name(x): i for i, x in enumerate(names)}, [], adjacency, adjacency,
+                          {normalize_name(x): i for i, x in enumerate(names)}, [], adjacency, prepare_walk(adjacency),
                           np.zeros((n, 4), np.float32), {}, neighbors, {},
                           {"located_in": sp.triu(adjacency).tocsr()})
 

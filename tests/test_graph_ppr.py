@@ -57,7 +57,7 @@ def test_prepared_walk_parts():
 
 def test_graph_prepares_its_walk_once():
     adj = sp.csr_matrix(np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.2], [1.0, 0.2, 0.0]]))
-    kg = KnowledgeGraph(["e1"], ["E"], ["other"], np.array([2]), {"e": 0}, ["c1", "c2"], adj, transition(adj),
+    kg = KnowledgeGraph(["e1"], ["E"], ["other"], np.array([2]), {"e": 0}, ["c1", "c2"], adj, prepare_walk(transition(adj)),
                         np.zeros((1, 4), np.float32))
     assert kg.walk is kg.walk
     assert kg.chunk_nodes == {"c1": 1, "c2": 2}

@@ -40,7 +40,9 @@ class KnowledgeGraph:
     norm_index: dict[str, int]
     chunk_ids: list[str]
     adjacency: sp.csr_matrix
-    trans: sp.csr_matrix
+    walk: Walk
+    """the row-stochastic transitions of ``adjacency``, prepared for personalized PageRank (built once
+    with the graph and kept in its array cache, so no reader derives them again)"""
     entity_vectors: np.ndarray
     pair_chunks: PairChunks | None = None
     """chunks whose triples connect two entities (for path evidence)"""
@@ -72,11 +74,6 @@ class KnowledgeGraph:
         """Chunk id -> its node id."""
         n_e = self.n_entities
         return {c: n_e + i for i, c in enumerate(self.chunk_ids)}
-
-    @cached_property
-    def walk(self) -> Walk:
-        """``trans`` prepared for personalized PageRank (``graph.ppr.Walk``)."""
-        return prepare_walk(self.trans)
 
     @classmethod
     def load(cls, store: IndexStore, vectors_model: str, dim: int,
@@ -138,7 +135,7 @@ class KnowledgeGraph:
         have = store.text_vectors(vectors_model, names)
         vecs = np.stack([have.get(nm, np.zeros(dim, np.float32)) for nm in names]) if names else np.zeros((0, dim))
         return cls(entity_ids, names, [e.type for e in ents], counts, norm_index, chunk_ids, adjacency,
-                   transition(adjacency), vecs.astype(np.float32),
+                   prepare_walk(transition(adjacency)), vecs.astype(np.float32),
                    PairChunks.of(pair_chunks, chunk_ids, max(1, n_e)), neighbors, dict(home), typed,
                    FactTable.build(fact_rows, n_e, bm25_tokens))
 

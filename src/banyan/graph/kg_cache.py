@@ -4,7 +4,8 @@
 name vector): seconds on a large index, paid by every fresh ``banyan search``. Once built, the graph
 is written under ``<index>/cache/graph-<key>/`` as ``.npy`` arrays (memory-mapped, loaded with
 ``allow_pickle=False``) and one text file per list of strings. The arrays derived from the adjacency
-(the walk's transition matrix, the entity neighbours) are kept too, so that no reader derives them
+(the walk's transition matrix prepared for PageRank: it, its transpose and its dead ends;
+the entity neighbours) are kept too, so that no reader derives them
 again; a cache written before they were kept is read by deriving them. The key covers everything
 the graph is built from (the resolved graph version, the chunk version, the embedder of the name
 vectors and this format), so a changed index never reads a stale graph; older caches are deleted
@@ -28,7 +29,7 @@ import scipy.sparse as sp
 
 from banyan.graph.facts import FactTable, PhraseIndex
 from banyan.graph.kg import KnowledgeGraph
-from banyan.graph.ppr import transition
+from banyan.graph.ppr import Walk, prepare_walk, transition
 from banyan.graph.ragged import PairChunks, Ragged
 from banyan.text import bm25_tokens
 
@@ -52,7 +53,9 @@ def save(kg: KnowledgeGraph, index_dir: Path, key: str) -> Path:
     try:
         arrays: dict[str, np.ndarray] = {"entity_chunks": kg.entity_chunks, "entity_vectors": kg.entity_vectors}
         arrays |= _csr("adjacency", kg.adjacency)
-        arrays |= _csr("trans", kg.trans)  # derived from the adjacency: kept so that no reader derives it again
+        # derived from the adjacency: kept so that no reader derives them again
+        arrays |= _csr("trans", kg.walk.trans) | _csr("trans_t", kg.walk.trans_t)
+        arrays["walk_dead"] = kg.walk.dead
         arrays["neighbors_indptr"], arrays["neighbors_values"] = kg.entity_neighbors.indptr, kg.entity_neighbors.values
         typed = sorted(kg.typed)
         for i, kind in enumerate(typed):
@@ -145,11 +148,16 @@ def _read(path: Path) -> KnowledgeGraph:
 
     adjacency = csr("adjacency")
     n_e = len(strings["entity_ids"])
-    if (path / "trans_indptr.npy").is_file():
-        trans, neighbors = csr("trans"), Ragged(arr("neighbors_indptr"), arr("neighbors_values"))
-    else:  # a cache written before these were kept
+    kept = (path / "trans_indptr.npy").is_file()  # older caches lack the derived arrays: derive them
+    if (path / "trans_t_indptr.npy").is_file():
+        walk = Walk(csr("trans"), csr("trans_t"), arr("walk_dead"))
+    else:  # a cache written before the prepared walk was kept
+        walk = prepare_walk(csr("trans") if kept else transition(adjacency))
+    if kept:
+        neighbors = Ragged(arr("neighbors_indptr"), arr("neighbors_values"))
+    else:
         ee = adjacency[:n_e, :n_e].tocsr()
-        trans, neighbors = transition(adjacency), Ragged(ee.indptr.astype(np.int64), ee.indices.astype(np.int64))
+        neighbors = Ragged(ee.indptr.astype(np.int64), ee.indices.astype(np.int64))
     chunk_ids = strings["chunk_ids"]
     home_at, home_values = arr("home_indptr").tolist(), arr("home_values").tolist()  # lists: array slices cost more
     home = {e: home_values[home_at[i]:home_at[i + 1]] for i, e in enumerate(arr("home_keys").tolist())}
@@ -163,5 +171,5 @@ def _read(path: Path) -> KnowledgeGraph:
     return KnowledgeGraph(
         strings["entity_ids"], strings["names"], strings["types"], arr("entity_chunks"),
         dict(zip(strings["norms"], arr("norm_entity").tolist())),
-        chunk_ids, adjacency, trans, arr("entity_vectors"), pair_chunks, neighbors, home,
+        chunk_ids, adjacency, walk, arr("entity_vectors"), pair_chunks, neighbors, home,
         {kind: csr(f"typed{i}") for i, kind in enumerate(strings["typed"])}, facts)
