@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
-from typer.core import TyperGroup
 
 from banyan.cli_common import (
     AllowOpt,
@@ -28,6 +27,7 @@ from banyan.cli_common import (
     one_shot,
     stderr,
     stdout,
+    subcommand,
     typer_command,
     typer_group,
 )
@@ -65,9 +65,7 @@ def _server(name: str) -> Command:
 
     holder = typer.Typer(add_completion=False)
     register(holder)  # serve, keys
-    group = typer.main.get_command(holder)
-    assert isinstance(group, TyperGroup)
-    return group.commands[name]
+    return subcommand(holder, name)
 
 
 def _bench() -> Command:

@@ -264,6 +264,11 @@ def typer_group(sub: typer.Typer, name: str) -> Command:
     """The group typer makes of ``sub`` under ``name`` (as ``app.add_typer(sub, name=name)`` would)."""
     holder = typer.Typer(add_completion=False)
     holder.add_typer(sub, name=name)
+    return subcommand(holder, name)
+
+
+def subcommand(holder: typer.Typer, name: str) -> Command:
+    """The command ``name`` of the group typer makes of ``holder``."""
     group = typer.main.get_command(holder)
     assert isinstance(group, TyperGroup)
     return group.commands[name]
