@@ -271,15 +271,11 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
 
 
 def extract_chunks(chunks: Sequence[Chunk], schema: Schema, batch_size: int = 64) -> Extraction:
-    """Parse and extract ``chunks`` in this process."""
+    """Parse and extract ``chunks`` in this process (also the task each extraction worker runs)."""
     out = Extraction()
     for chunk, doc in zip(chunks, load_spacy().parse((c.text for c in chunks), batch_size)):
         out.extend(extract_doc(doc, chunk, schema))
     return out
-
-
-def _extract_task(chunks: Sequence[Chunk], schema: Schema, batch_size: int) -> Extraction:
-    return extract_chunks(chunks, schema, batch_size)
 
 
 def _gather(parts: Sequence[AsyncResult[Extraction]]) -> Extraction:
@@ -325,7 +321,7 @@ class SpacyExtractor:
         with multiprocessing.get_context().Pool(procs) as pool:
             pending: deque[list[AsyncResult[Extraction]]] = deque()
             for block in blocks:
-                pending.append([pool.apply_async(_extract_task, (block[i : i + TASK_CHUNKS], schema, self.batch_size))
+                pending.append([pool.apply_async(extract_chunks, (block[i : i + TASK_CHUNKS], schema, self.batch_size))
                                 for i in range(0, len(block), TASK_CHUNKS)])
                 if len(pending) > 1:
                     yield _gather(pending.popleft())
