@@ -16,6 +16,7 @@ import pytest
 from banyan import Banyan
 from banyan.cli_common import LazyCommands, one_shot
 from banyan.embed import create_embedder, embedder_name
+from banyan.errors import ConfigError
 from banyan.graph import kg_cache
 from banyan.settings import EmbeddingSettings
 from conftest import HASH
@@ -162,3 +163,19 @@ def test_the_cache_keeps_the_derived_arrays_and_reads_the_same_without_them(hash
         assert np.array_equal(got.walk.dead, kg.walk.dead)
         assert np.array_equal(got.entity_neighbors.indptr, kg.entity_neighbors.indptr)
         assert np.array_equal(got.entity_neighbors.values, kg.entity_neighbors.values)
+
+
+def test_a_search_that_fails_fast_exits_with_its_code_while_the_model_loads(tmp_path: Path, sample_dir: Path) -> None:
+    """The ONNX model loads in a thread while a search starts; a search that fails before it is
+    loaded must still exit with its own code (not abort inside the runtime at interpreter exit)."""
+    idx = tmp_path / "idx"
+    with Banyan(idx) as bn:  # the default ONNX embedder: its model takes a moment to load
+        bn.index([sample_dir])
+    with Banyan(idx) as bn, pytest.raises(ConfigError):  # a fresh instance: the model starts loading with the search
+        bn.search("x", mode="nonsense")
+    assert bn._embedder_loader is not None and not bn._embedder_loader.is_alive()  # close() waited for it
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-m", "banyan.cli", "search", "x", "--index", str(idx),
+                               "--mode", "nonsense"], capture_output=True, text=True, check=False)
+        assert done.returncode == 1, done.stderr[-500:]
+        assert "unknown search mode" in done.stderr

@@ -73,6 +73,7 @@ class Banyan:
         self._lock = threading.Lock()
         self._embedder_lock = threading.Lock()  # apart: the graph loads its schema while the model loads
         self._embedder: Embedder | None = None
+        self._embedder_loader: threading.Thread | None = None
         self._schema: Schema | None = None
         self._llm: LLM | None = None
         self.view = IndexView(self.store, self.settings, self.index_dir, self.embedder, self.schema,
@@ -92,6 +93,14 @@ class Banyan:
         if loaded is not None:
             return loaded.name
         return embedder_name(self.settings.embedding) or self.embedder().name
+
+    def _load_embedder_ahead(self) -> None:
+        """Start loading the embedder in a thread (once); ``close`` waits for it."""
+        with self._lock:
+            if self._embedder_loader is None:
+                self._embedder_loader = threading.Thread(target=self._load_embedder_quietly, name="banyan-embedder",
+                                                         daemon=True)
+                self._embedder_loader.start()
 
     def _load_embedder_quietly(self) -> None:
         """``embedder()`` ahead of need; a failure is left to the call that needs it, which raises it."""
@@ -206,7 +215,7 @@ class Banyan:
             raise ValueError("empty query")
         mode = mode or self.settings.retrieval.default_mode
         if self._embedder is None and mode != "bm25":  # a fresh process: load the model while BM25 loads
-            threading.Thread(target=self._load_embedder_quietly, name="banyan-embedder", daemon=True).start()
+            self._load_embedder_ahead()
         snap = self.view.snapshot(access)  # one consistent set of indexes for this request
         q = snap.query(query)
         hits = snap.retriever().search(q, mode, k or self.settings.retrieval.k)
@@ -389,6 +398,10 @@ class Banyan:
         return explore.overview(snap.graph().kg, limit, snap.communities().entity_community)
 
     def close(self) -> None:
+        # a model still loading when the process exits (a search that failed fast, or needed no
+        # vectors) aborts the interpreter inside the runtime: let it finish first
+        if self._embedder_loader is not None:
+            self._embedder_loader.join()
         self.store.close()
 
     def __enter__(self) -> Self:
