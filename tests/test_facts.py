@@ -133,3 +133,16 @@ def test_long_titles_link_whole() -> None:
     index = {normalize_name(n): i for i, n in enumerate(names)}
     tokens = word_tokens("Who directed The Trail Of The Lonesome Pine (1923 Film)?")
     assert exact_links(tokens, index) == {1: 1.0}  # the 8-word title with its year, not the 6-word one
+
+
+def test_a_question_word_matches_its_stem_and_stems_sharing_a_long_prefix() -> None:
+    index = PhraseIndex.build(["founded by", "founder of", "born in", "directed by", "the fund"], bm25_tokens)
+    vocab = index.vocab
+    assert {vocab[i] for i in index.matches("founder")} == {"found", "founder"}  # "found" <- "founded"
+    assert {vocab[i] for i in index.matches("found")} == {"found", "founder"}
+    assert {vocab[i] for i in index.matches("fun")} == set()  # under 4 letters: only itself
+    assert {vocab[i] for i in index.matches("fund")} == {"fund"}
+    assert index.matches("zebra") == []
+    masks = index.stem_masks(["founder", "born", "direct"])
+    assert masks.tolist() == [0b001, 0b001, 0b010, 0b100, 0]
+    np.testing.assert_array_equal(index.used(["born"]), [float(v == "born") for v in vocab])

@@ -22,6 +22,7 @@ the chunk it reaches says something else. Fusion weighs the route by it (``retri
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -120,40 +121,46 @@ class PhraseIndex:
         return cls(vocab, sp.csr_matrix((data, cols, indptr), shape=(len(rows), len(vocab))))
 
     @cached_property
-    def _sorted(self) -> np.ndarray:
-        return np.asarray(self.vocab, dtype=str) if self.vocab else np.zeros(0, dtype="<U1")
-
-    @cached_property
     def _totals(self) -> np.ndarray:
         return np.asarray(self.matrix.sum(axis=1)).ravel()
 
+    @cached_property
+    def _by_stem(self) -> sp.csc_matrix:
+        """``matrix`` by column: the phrases that use each vocabulary stem."""
+        return self.matrix.tocsc()
+
+    def matches(self, stem: str) -> list[int]:
+        """The vocabulary stems a question word matches: itself, and, for words of at least
+        ``MIN_PREFIX`` letters, the stems starting with it and those it starts with ("founder" ~
+        "found")."""
+        vocab = self.vocab
+        lo = bisect.bisect_left(vocab, stem)
+        out = [lo] if lo < len(vocab) and vocab[lo] == stem else []
+        if len(stem) < MIN_PREFIX:
+            return out
+        out.extend(range(lo + len(out), bisect.bisect_left(vocab, stem + "\U0010ffff", lo)))  # starting with it
+        for cut in range(MIN_PREFIX, len(stem)):  # that it starts with
+            i = bisect.bisect_left(vocab, stem[:cut], 0, lo)
+            if i < len(vocab) and vocab[i] == stem[:cut]:
+                out.append(i)
+        return out
+
     def used(self, question_stems: Sequence[str]) -> np.ndarray:
-        """Per vocabulary stem: 1 where the question uses it, the same stem or one sharing a prefix of
-        at least ``MIN_PREFIX`` letters with it ("founder" ~ "found")."""
+        """Per vocabulary stem: 1 where the question uses it (``matches``)."""
         out = np.zeros(len(self.vocab))
-        vocab = self._sorted
         for q in set(question_stems):
-            lo = int(np.searchsorted(vocab, q))
-            if lo < len(vocab) and vocab[lo] == q:
-                out[lo] = 1.0
-            if len(q) < MIN_PREFIX:
-                continue
-            out[lo : int(np.searchsorted(vocab, q + "\U0010ffff"))] = 1.0  # stems starting with q
-            for cut in range(MIN_PREFIX, len(q)):  # stems that q starts with
-                i = int(np.searchsorted(vocab, q[:cut]))
-                if i < len(vocab) and vocab[i] == q[:cut]:
-                    out[i] = 1.0
+            out[self.matches(q)] = 1.0
         return out
 
     def stem_masks(self, stems: Sequence[str]) -> np.ndarray:
-        """Per phrase, a bit mask of the ``stems`` it uses (bit i for ``stems[i]``, the same prefix rule
-        as ``used``; at most ``MAX_STEMS`` stems are tracked)."""
-        stems = list(stems[:MAX_STEMS])
-        if not self.vocab or not stems:
-            return np.zeros(self.matrix.shape[0], dtype=np.int64)
-        used = np.stack([self.used([stem]) for stem in stems], axis=1)  # vocab x stems, one product for all
-        uses = (self.matrix @ used) > 0
-        return uses.astype(np.int64) @ (np.int64(1) << np.arange(len(stems), dtype=np.int64))
+        """Per phrase, a bit mask of the ``stems`` it uses (bit i for ``stems[i]``, matched as in
+        ``matches``; at most ``MAX_STEMS`` stems are tracked)."""
+        masks = np.zeros(self.matrix.shape[0], dtype=np.int64)
+        by_stem = self._by_stem
+        for i, stem in enumerate(stems[:MAX_STEMS]):
+            for col in self.matches(stem):
+                masks[by_stem.indices[by_stem.indptr[col]:by_stem.indptr[col + 1]]] |= np.int64(1) << i
+        return masks
 
     def relevance(self, question_stems: Sequence[str]) -> np.ndarray:
         """Per phrase: the idf-weighted share of its stems the question uses (0..1)."""
