@@ -49,3 +49,31 @@ def test_a_route_reporting_confidence_votes_by_its_square() -> None:
     assert route_weight(1.0, []) == 1.0
     assert route_weight(1.0, [Hit("a", 0.3, ("facts",), confidence=0.9)], min_confidence=1.0) == 0.0
     assert route_weight(1.0, [Hit("a", 0.3, ("facts",), confidence=1.0)], min_confidence=1.0) == 1.0
+
+
+def test_a_route_whose_ceiling_is_under_the_modes_floor_is_not_run() -> None:
+    from banyan.retrieve.query import Query
+    from banyan.retrieve.search import Retriever
+    from banyan.settings import ModeSettings, RetrievalSettings
+
+    class Fixed:
+        def __init__(self, name: str, hits: list[Hit], ceiling: float | None = None) -> None:
+            self.name, self.hits, self.runs = name, hits, 0
+            if ceiling is not None:
+                self.ceiling = lambda q: ceiling
+
+        def applies(self, q: Query) -> bool:
+            return True
+
+        def search(self, q: Query, n: int) -> list[Hit]:
+            self.runs += 1
+            return self.hits
+
+    base = Fixed("base", [Hit("a", 1.0, ("base",)), Hit("b", 0.5, ("base",))])
+    for ceiling, runs in [(0.5, 0), (1.0, 1)]:
+        facts = Fixed("facts", [Hit("b", 1.0, ("facts",), confidence=1.0)], ceiling=ceiling)
+        cfg = RetrievalSettings(modes={"m": ModeSettings(routes={"base": 1.0, "facts": 1.0},
+                                                         min_confidence={"facts": 1.0})})
+        hits = Retriever(cfg, {"base": base, "facts": facts}, True).search(Query("q", lambda t: np.zeros(2)), "m", 2)
+        assert facts.runs == runs
+        assert [h.chunk_id for h in hits] == (["a", "b"] if runs == 0 else ["b", "a"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,6 +125,28 @@ def query_mentions(query: str, schema: Schema) -> list[str]:
     return name_spans(query)
 
 
+def title_coverage(title: str, asked: set[str]) -> float:
+    """The share of a title's words that the question uses."""
+    words = bm25_tokens(title)
+    return sum(w in asked for w in words) / len(words) if words else 0.0
+
+
+def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], asked: set[str]) -> set[tuple[int, str]]:
+    """(entity, title) pairs to pass over: where documents of two or more titles that name an entity
+    are about it ("Edsel Ford", "Edsel Ford (poet)"), all but the title the question's words
+    (``asked``) cover best, the first given winning a tie. ``homes``: chunk -> (entity, its
+    document's title), in rank order."""
+    named: dict[int, list[str]] = {}
+    for e, title in homes.values():
+        if title not in named.get(e, []) and set(bm25_tokens(names[e])) <= set(bm25_tokens(title)):
+            named.setdefault(e, []).append(title)
+    out: set[tuple[int, str]] = set()
+    for e, ts in named.items():
+        best = max(ts, key=lambda t: title_coverage(t, asked))
+        out.update((e, t) for t in ts if t != best)
+    return out
+
+
 @dataclass(frozen=True)
 class GraphRetriever:
     """The graph routes over one loaded ``KnowledgeGraph``. Read-only once built: shared by threads."""
@@ -141,6 +163,8 @@ class GraphRetriever:
     community_vectors: np.ndarray | None = None
     community_members: list[np.ndarray] = field(default_factory=list)
     """entity node ids of each level-0 community (empty until `banyan communities build`)"""
+    chunk_titles: Callable[[list[str]], dict[str, str]] | None = None
+    """the document title of each given chunk"""
 
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -174,14 +198,30 @@ class GraphRetriever:
                     links[best] = max(links.get(best, 0.0), float(row[best]))
         return links
 
+    def _fact_question(self, q: Query) -> tuple[list[str], set[str]]:
+        """The question's content stems (at most ``MAX_STEMS``) and those the linked entities' names use."""
+        named = {s for e in q.links for s in bm25_tokens(self.kg.names[e])}
+        stems = [s for s in dict.fromkeys(bm25_tokens(q.text)) if not is_function_word(s, q.lang)][:MAX_STEMS]
+        return stems, named
+
+    def fact_ceiling(self, q: Query) -> float:
+        """The most of the question any fact path could explain, found without walking: the share of its
+        words that a linked entity names or some relation phrase in the graph uses."""
+        facts = self.kg.facts
+        if facts is None or not len(facts) or not q.links:
+            return 0.0
+        stems, named = self._fact_question(q)
+        if not stems or all(s in named for s in stems):
+            return 0.0
+        return sum(s in named or bool(facts.index.matches(s)) for s in stems) / len(stems)
+
     def fact_route(self, q: Query, k: int) -> list[Hit]:
         """Chunks stating the relations the question asks about, from the entities it names, along
         up to ``graph.fact_hops`` triples (``graph.facts.walk_facts``)."""
         facts, links = self.kg.facts, q.links
         if facts is None or not len(facts) or not links:
             return []
-        named = {s for e in links for s in bm25_tokens(self.kg.names[e])}
-        stems = [s for s in dict.fromkeys(bm25_tokens(q.text)) if not is_function_word(s, q.lang)][:MAX_STEMS]
+        stems, named = self._fact_question(q)
         asked = [s for s in stems if s not in named]
         if not asked:
             return []
@@ -229,10 +269,19 @@ class GraphRetriever:
         scores = personalized_pagerank(self.walk_for(q), seeds, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)[n_e:]
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
 
-    def home_route(self, links: dict[int, float], ranked: Sequence[Hit]) -> list[Hit]:
-        """The linked entities' own chunks, in the order of ``ranked`` (the question names them)."""
-        first = {self.kg.chunk_node(c) for e in links for c in self.kg.home.get(e, [])}
-        return [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in first]
+    def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
+        """The linked entities' own chunks (the question names them), in the order of ``ranked``. Where
+        several documents titled by an entity's name are about it (homonyms: "David Elliot
+        (illustrator)", "David Elliot (footballer)"), only the one whose title the question states most
+        fully (then the first in ``ranked``) counts; documents whose titles do not name it all count."""
+        owner = {self.kg.chunk_node(c): e for e in q.links for c in self.kg.home.get(e, [])}
+        homes = [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in owner]
+        if len(homes) < 2 or self.chunk_titles is None:
+            return homes
+        titles = self.chunk_titles([h.chunk_id for h in homes])
+        passed_over = other_homonyms({h.chunk_id: (owner[h.chunk_id], titles.get(h.chunk_id, "")) for h in homes},
+                                     self.kg.names, set(bm25_tokens(q.text)))
+        return [h for h in homes if (owner[h.chunk_id], titles.get(h.chunk_id, "")) not in passed_over]
 
     def bridge_route(self, q: Query, k: int) -> list[Hit]:
         """Two hops through documents: the linked entities' own chunks -> the entities those chunks

@@ -8,7 +8,7 @@ Routes hold only read-only indexes, so one set of routes serves every thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from banyan.embed import Embedder, covers
 from banyan.index.bm25 import BM25Index
@@ -32,6 +32,15 @@ class Route(Protocol):
 
     def search(self, q: Query, n: int) -> list[Hit]:
         """The best ``n`` chunks for ``q``, best first."""
+        ...
+
+
+@runtime_checkable
+class Bounded(Protocol):
+    """A route that reports confidence (``Hit.confidence``) and can bound it before doing the work."""
+
+    def ceiling(self, q: Query) -> float:
+        """The highest confidence any hit for ``q`` could have (a mode with a higher floor skips the route)."""
         ...
 
 
@@ -96,7 +105,8 @@ class PPRRoute:
 
 @dataclass(frozen=True)
 class HomeRoute:
-    """The linked entities' own chunks (where they are the topic), in the order ``order`` ranks them."""
+    """Each linked entity's own chunk (where it is the topic; of homonyms, the one the question's words
+    title best), in the order ``order`` ranks them."""
 
     graph: GraphRetriever
     order: Route
@@ -106,7 +116,7 @@ class HomeRoute:
         return True
 
     def search(self, q: Query, n: int) -> list[Hit]:
-        return self.graph.home_route(q.links, q.run(self.order, n))[:n]
+        return self.graph.home_route(q, q.run(self.order, n))[:n]
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,9 @@ class FactRoute:
 
     def search(self, q: Query, n: int) -> list[Hit]:
         return self.graph.fact_route(q, n)
+
+    def ceiling(self, q: Query) -> float:
+        return self.graph.fact_ceiling(q)
 
 
 @dataclass(frozen=True)

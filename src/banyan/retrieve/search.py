@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from banyan.errors import ConfigError, IndexMismatchError
 from banyan.retrieve.fusion import rrf
 from banyan.retrieve.query import Query
-from banyan.retrieve.routes import Route
+from banyan.retrieve.routes import Bounded, Route
 from banyan.settings import RetrievalSettings
 from banyan.types import Hit
 
@@ -58,12 +58,13 @@ class Retriever:
         weights: dict[str, float] = {}
         for route_name in spec.routes:
             route = self._route(route_name, name)
-            if not route.applies(q):
+            floor = spec.min_confidence.get(route_name, 0.0)
+            if not route.applies(q) or (floor > 0 and isinstance(route, Bounded) and route.ceiling(q) < floor):
                 continue
             hits = q.run(route, n)
             if route_name in spec.limits:
                 hits = hits[: spec.limits[route_name]]
-            weight = route_weight(spec.routes[route_name], hits, spec.min_confidence.get(route_name, 0.0))
+            weight = route_weight(spec.routes[route_name], hits, floor)
             if weight <= 0:
                 continue
             ranked[route_name] = [h.chunk_id for h in hits]

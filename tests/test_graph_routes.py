@@ -1,0 +1,42 @@
+"""Graph-route helpers that are pure functions: which of several documents about one name counts."""
+
+from __future__ import annotations
+
+from banyan.retrieve.graph_routes import other_homonyms, title_coverage
+from banyan.text import bm25_tokens
+
+NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
+
+
+def _asked(question: str) -> set[str]:
+    return set(bm25_tokens(question))
+
+
+def test_title_coverage_is_the_share_of_title_words_the_question_uses() -> None:
+    asked = _asked("Where did Edsel Ford's father die?")
+    assert title_coverage("Edsel Ford", asked) == 1.0
+    assert 0 < title_coverage("Edsel Ford (poet)", asked) < 1.0
+    assert title_coverage("", asked) == 0.0
+
+
+def test_of_homonym_documents_the_one_the_question_titles_best_counts() -> None:
+    homes = {"c1": (0, "Edsel Ford (disambiguation)"), "c2": (0, "Edsel Ford"), "c3": (0, "Edsel Ford (poet)")}
+    passed = other_homonyms(homes, NAMES, _asked("Where did Edsel Ford's father die?"))
+    assert passed == {(0, "Edsel Ford (disambiguation)"), (0, "Edsel Ford (poet)")}
+
+
+def test_a_qualifier_the_question_states_picks_its_document() -> None:
+    homes = {"c1": (1, "David Elliot (footballer)"), "c2": (1, "David Elliot (illustrator)")}
+    passed = other_homonyms(homes, NAMES, _asked("Do David Elliot (Illustrator) and Eustace Ferguson share a nationality?"))
+    assert passed == {(1, "David Elliot (footballer)")}
+
+
+def test_documents_whose_titles_do_not_name_the_entity_all_count() -> None:
+    """Everyday notes: one person is the topic of several notes, none titled by the name."""
+    homes = {"c1": (2, "Stand-up 2024-03-01"), "c2": (2, "HR note"), "c3": (2, "Ada Obi")}
+    assert other_homonyms(homes, NAMES, _asked("Where was Ada Obi born?")) == set()
+
+
+def test_on_a_tie_the_first_in_rank_order_counts() -> None:
+    homes = {"c1": (0, "Edsel Ford (poet)"), "c2": (0, "Edsel Ford (racer)")}
+    assert other_homonyms(homes, NAMES, _asked("Edsel Ford's birthplace?")) == {(0, "Edsel Ford (racer)")}
