@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from banyan.retrieve.graph_routes import other_homonyms, title_coverage
+import numpy as np
+
+from banyan.retrieve.graph_routes import other_homonyms, title_coverage, without_names
 from banyan.text import bm25_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
@@ -40,3 +42,15 @@ def test_documents_whose_titles_do_not_name_the_entity_all_count() -> None:
 def test_on_a_tie_the_first_in_rank_order_counts() -> None:
     homes = {"c1": (0, "Edsel Ford (poet)"), "c2": (0, "Edsel Ford (racer)")}
     assert other_homonyms(homes, NAMES, _asked("Edsel Ford's birthplace?")) == {(0, "Edsel Ford (racer)")}
+
+
+def test_without_names_removes_the_linked_names_directions() -> None:
+    rng = np.random.default_rng(0)
+    q, names = rng.normal(size=8), rng.normal(size=(2, 8))
+    v = without_names(q, names)
+    assert abs(np.linalg.norm(v) - 1.0) < 1e-9
+    np.testing.assert_allclose(names @ v, 0.0, atol=1e-9)  # nothing left of either name
+    np.testing.assert_allclose(without_names(q, np.zeros((0, 8))), q / np.linalg.norm(q))
+    # what is orthogonal to the names is kept: a question about "director" stays about directing
+    director = np.linalg.qr(np.c_[names.T, rng.normal(size=8)])[0][:, 2]
+    assert without_names(names[0] + director, names) @ director > 0.99

@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from banyan.types import Hit
 
 
-def rrf(ranked: Mapping[str, Sequence[str]], k: int = 60, weights: Mapping[str, float] | None = None) -> list[Hit]:
+def rrf(ranked: Mapping[str, Sequence[str]], k: int = 60, weights: Mapping[str, float] | None = None,
+        limit: int | None = None) -> list[Hit]:
     """Reciprocal-rank fusion: score(d) = sum over routes of w / (k + rank), ranks from 1.
 
     ``ranked`` maps a route name to its ids, best first. Ties are broken by first appearance
-    (route order, then rank), so the result is deterministic.
+    (route order, then rank), so the result is deterministic. ``limit``: only the best that many.
     """
     scores: dict[str, float] = {}
     routes: dict[str, list[str]] = {}
@@ -20,5 +21,5 @@ def rrf(ranked: Mapping[str, Sequence[str]], k: int = 60, weights: Mapping[str, 
         for rank, cid in enumerate(ids, 1):
             scores[cid] = scores.get(cid, 0.0) + w / (k + rank)
             routes.setdefault(cid, []).append(route)
-    order = sorted(scores, key=lambda cid: -scores[cid])
+    order = sorted(scores, key=lambda cid: -scores[cid])[:limit]
     return [Hit(cid, scores[cid], tuple(routes[cid])) for cid in order]

@@ -125,6 +125,19 @@ def query_mentions(query: str, schema: Schema) -> list[str]:
     return name_spans(query)
 
 
+def without_names(vector: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """The question's embedding with the directions of the names it links removed (projected onto
+    their orthogonal complement), unit length: what it asks of the entities one hop away. For "Who
+    is the father of the director of film Palo Alto?" the film's co-stars, whose pages mention Palo
+    Alto, stop outranking its director, whose page is about directing. ``names``: rows of name vectors."""
+    v = np.asarray(vector, dtype=np.float64)
+    if len(names):
+        basis, _ = np.linalg.qr(np.asarray(names, dtype=np.float64).T)
+        v = v - basis @ (basis.T @ v)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
 def title_coverage(title: str, asked: set[str]) -> float:
     """The share of a title's words that the question uses."""
     words = bm25_tokens(title)
@@ -285,8 +298,9 @@ class GraphRetriever:
 
     def bridge_route(self, q: Query, k: int) -> list[Hit]:
         """Two hops through documents: the linked entities' own chunks -> the entities those chunks
-        mention -> those entities' own chunks, ranked by dense similarity to the query. This is how
-        "the director of film X" reaches the director's page though the question never names him."""
+        mention -> those entities' own chunks, ranked by dense similarity to what the question asks of
+        them (``without_names``). This is how "the director of film X" reaches the director's page
+        though the question never names him."""
         links = q.links
         if not links or self.score_chunks is None:
             return []
@@ -302,7 +316,7 @@ class GraphRetriever:
             return []
         order = sorted(cands)
         ids = [self.kg.chunk_node(c) for c in order]
-        scores = self.score_chunks(q.vector, ids)
+        scores = self.score_chunks(without_names(q.vector, self.kg.entity_vectors[sorted(links)]), ids)
         return [Hit(ids[i], float(scores[i]), ("bridge",)) for i in top_k(scores, k)]
 
     def community_route(self, q: Query, k: int, top: int = 3) -> list[Hit]:

@@ -71,7 +71,7 @@ class Retriever:
             weights[route_name] = weight
         if spec.requires is not None and not ranked.get(spec.requires) and spec.fallback is not None:
             return self.search(q, spec.fallback, k)
-        return rrf(ranked, k=self.cfg.rrf_k, weights=weights)[:k]
+        return rrf(ranked, k=self.cfg.rrf_k, weights=weights, limit=k)
 
 
 def route_weight(weight: float, hits: list[Hit], min_confidence: float = 0.0) -> float:
