@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from banyan.retrieve.graph_routes import other_homonyms, title_coverage, without_names
+from banyan.retrieve.graph_routes import exact_links, other_homonyms, parenthesized, title_coverage, without_names
+from banyan.text import word_tokens
 from banyan.text import bm25_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
@@ -54,3 +55,17 @@ def test_without_names_removes_the_linked_names_directions() -> None:
     # what is orthogonal to the names is kept: a question about "director" stays about directing
     director = np.linalg.qr(np.c_[names.T, rng.normal(size=8)])[0][:, 2]
     assert without_names(names[0] + director, names) @ director > 0.99
+
+
+def test_a_parenthesized_qualifier_links_no_entity_of_its_own() -> None:
+    text = "Where was the performer of song B Boy (Song) detained?"
+    tokens = word_tokens(text)
+    inside = parenthesized(text, tokens)
+    assert [t for t, i in zip(tokens, inside) if i] == ["Song"]
+    index = {"b boy": 0, "song": 1}
+    assert exact_links(tokens, index, "en", inside) == {0: 1.0}
+    assert exact_links(tokens, index, "en") == {0: 1.0, 1: 1.0}  # without the qualifier marks
+    # a name that includes its parenthesized qualifier still links whole
+    assert exact_links(tokens, {"b boy song": 2, "song": 1}, "en", inside) == {2: 1.0}
+    zh = "上海轨道交通16号线（2010年前）的编号是多少？"
+    assert any(parenthesized(zh, word_tokens(zh)))

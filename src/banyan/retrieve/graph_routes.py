@@ -52,16 +52,35 @@ def _named(tokens: list[str], i: int, n: int) -> bool:
     return False
 
 
-def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en") -> dict[int, float]:
+def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
+    """Per token of ``text`` (in order, as ``Query.tokens`` splits it): whether it stands inside
+    parentheses, half- or full-width."""
+    out: list[bool] = []
+    depth, pos = 0, 0
+    for t in tokens:
+        at = text.find(t, pos)
+        if at < 0:
+            out.append(False)
+            continue
+        between = text[pos:at]
+        depth = max(0, depth + sum(between.count(c) for c in "(（") - sum(between.count(c) for c in ")）"))
+        out.append(depth > 0)
+        pos = at + len(t)
+    return out
+
+
+def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
+                qualifier: Sequence[bool] = ()) -> dict[int, float]:
     """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
-    An n-gram made only of function words never links."""
+    An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
+    "B Boy (Song)", "Palo Alto (2013 Film)" qualify the name before them and name no entity)."""
     words = [normalize_name(t) for t in tokens]
     found: list[tuple[int, int, int]] = []  # (start, end, entity)
     for n in range(min(MAX_NGRAM, len(words)), 0, -1):
         for i in range(len(words) - n + 1):
             gram = " ".join(w for w in words[i : i + n] if w)
             if (len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
-                    or not _named(tokens, i, n)):
+                    or not _named(tokens, i, n) or (bool(qualifier) and all(qualifier[i : i + n]))):
                 continue
             e = norm_index.get(gram)
             if e is not None and not any(s <= i and i + n <= t for s, t, _ in found):
@@ -69,6 +88,7 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en")
     return {e: 1.0 for _, _, e in found}
 
 
+_PARENTHESIZED = re.compile(r"[(（]([^()（）]*)[)）]")
 _WORD = re.compile(r"[^\W_][\w'’.&-]*|&")
 _QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
 
@@ -201,8 +221,10 @@ class GraphRetriever:
 
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
-        links = exact_links(q.tokens, self.kg.norm_index, q.lang)
-        spans = [m for m in self.mentions(q.text, self.schema) if normalize_name(m) not in self.kg.norm_index]
+        links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens))
+        qualifiers = {normalize_name(m) for m in _PARENTHESIZED.findall(q.text)}
+        spans = [m for m in self.mentions(q.text, self.schema)
+                 if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualifiers]
         if spans and self.kg.n_entities:
             sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
             for row in sims:
