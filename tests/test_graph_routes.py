@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from banyan.retrieve.graph_routes import exact_links, other_homonyms, parenthesized, title_coverage, without_names
-from banyan.text import word_tokens
-from banyan.text import bm25_tokens
+from banyan.text import bm25_tokens, word_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
 
@@ -34,10 +33,21 @@ def test_a_qualifier_the_question_states_picks_its_document() -> None:
     assert passed == {(1, "David Elliot (footballer)")}
 
 
-def test_documents_whose_titles_do_not_name_the_entity_all_count() -> None:
+def test_an_entity_no_title_names_keeps_every_document_about_it() -> None:
     """Everyday notes: one person is the topic of several notes, none titled by the name."""
-    homes = {"c1": (2, "Stand-up 2024-03-01"), "c2": (2, "HR note"), "c3": (2, "Ada Obi")}
+    homes = {"c1": (2, "Stand-up 2024-03-01"), "c2": (2, "HR note")}
     assert other_homonyms(homes, NAMES, _asked("Where was Ada Obi born?")) == set()
+
+
+def test_an_entity_with_a_document_titled_by_its_name_has_that_one_home() -> None:
+    homes = {"c1": (2, "Stand-up 2024-03-01"), "c2": (2, "HR note"), "c3": (2, "Ada Obi")}
+    assert other_homonyms(homes, NAMES, _asked("Where was Ada Obi born?")) == {(2, "Stand-up 2024-03-01"),
+                                                                              (2, "HR note")}
+    # a title naming part of the entity's (merged) name names it too
+    merged = ["Princess Elisabeth Anna of Prussia"]
+    homes = {"c1": (0, "Princess Elisabeth Anna of Prussia"), "c2": (0, "Princess Elisabeth of Prussia")}
+    assert other_homonyms(homes, merged, _asked("Where was the father of Princess Elisabeth Of Prussia born?")) == {
+        (0, "Princess Elisabeth Anna of Prussia")}
 
 
 def test_on_a_tie_the_first_in_rank_order_counts() -> None:

@@ -164,20 +164,26 @@ def title_coverage(title: str, asked: set[str]) -> float:
     return sum(w in asked for w in words) / len(words) if words else 0.0
 
 
+def names_each_other(name: str, title: str) -> bool:
+    """Whether a title names an entity: one's words include all of the other's ("Edsel Ford (poet)"
+    names Edsel Ford; "Princess Elisabeth of Prussia" names Princess Elisabeth Anna of Prussia, an
+    entity resolution merged it into)."""
+    a, b = set(bm25_tokens(name)), set(bm25_tokens(title))
+    return bool(a and b) and (a <= b or b <= a)
+
+
 def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], asked: set[str]) -> set[tuple[int, str]]:
-    """(entity, title) pairs to pass over: where documents of two or more titles that name an entity
-    are about it ("Edsel Ford", "Edsel Ford (poet)"), all but the title the question's words
-    (``asked``) cover best, the first given winning a tie. ``homes``: chunk -> (entity, its
-    document's title), in rank order."""
+    """(entity, title) pairs that do not count as the entity's home. Where documents titled by an
+    entity's name are about it, the one whose title the question's words (``asked``) cover best is
+    its home (the first given on a tie): not its homonyms ("Edsel Ford (poet)" for "Edsel Ford"), nor
+    documents with other titles that resolution made about it. An entity no title names (a person in
+    everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's title), in rank order."""
     named: dict[int, list[str]] = {}
     for e, title in homes.values():
-        if title not in named.get(e, []) and set(bm25_tokens(names[e])) <= set(bm25_tokens(title)):
+        if title not in named.get(e, []) and names_each_other(names[e], title):
             named.setdefault(e, []).append(title)
-    out: set[tuple[int, str]] = set()
-    for e, ts in named.items():
-        best = max(ts, key=lambda t: title_coverage(t, asked))
-        out.update((e, t) for t in ts if t != best)
-    return out
+    best = {e: max(ts, key=lambda t: title_coverage(t, asked)) for e, ts in named.items()}
+    return {(e, t) for e, t in homes.values() if e in best and t != best[e]}
 
 
 @dataclass(frozen=True)
@@ -306,9 +312,9 @@ class GraphRetriever:
 
     def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
         """The linked entities' own chunks (the question names them), in the order of ``ranked``. Where
-        several documents titled by an entity's name are about it (homonyms: "David Elliot
-        (illustrator)", "David Elliot (footballer)"), only the one whose title the question states most
-        fully (then the first in ``ranked``) counts; documents whose titles do not name it all count."""
+        documents titled by an entity's name are about it, only the one whose title the question
+        states most fully counts (homonyms: "David Elliot (illustrator)", "David Elliot (footballer)";
+        ``other_homonyms``)."""
         owner = {self.kg.chunk_node(c): e for e in q.links for c in self.kg.home.get(e, [])}
         homes = [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in owner]
         if len(homes) < 2 or self.chunk_titles is None:
