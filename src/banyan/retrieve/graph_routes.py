@@ -310,19 +310,25 @@ class GraphRetriever:
         scores = personalized_pagerank(self.walk_for(q), seeds, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)[n_e:]
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
 
+    def passed_over(self, q: Query, ranked: Sequence[Hit]) -> set[str]:
+        """The chunks of ``ranked`` about a linked entity that are not its home (``other_homonyms``)."""
+        owner = {self.kg.chunk_node(c): e for e in q.links for c in self.kg.home.get(e, [])}
+        homes = [h.chunk_id for h in ranked if h.chunk_id in owner]
+        if len(homes) < 2 or self.chunk_titles is None:
+            return set()
+        titles = self.chunk_titles(homes)
+        pairs = {c: (owner[c], titles.get(c, "")) for c in homes}
+        passed = other_homonyms(pairs, self.kg.names, set(bm25_tokens(q.text)))
+        return {c for c, pair in pairs.items() if pair in passed}
+
     def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
         """The linked entities' own chunks (the question names them), in the order of ``ranked``. Where
         documents titled by an entity's name are about it, only the one whose title the question
         states most fully counts (homonyms: "David Elliot (illustrator)", "David Elliot (footballer)";
         ``other_homonyms``)."""
-        owner = {self.kg.chunk_node(c): e for e in q.links for c in self.kg.home.get(e, [])}
-        homes = [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in owner]
-        if len(homes) < 2 or self.chunk_titles is None:
-            return homes
-        titles = self.chunk_titles([h.chunk_id for h in homes])
-        passed_over = other_homonyms({h.chunk_id: (owner[h.chunk_id], titles.get(h.chunk_id, "")) for h in homes},
-                                     self.kg.names, set(bm25_tokens(q.text)))
-        return [h for h in homes if (owner[h.chunk_id], titles.get(h.chunk_id, "")) not in passed_over]
+        owner = {self.kg.chunk_node(c) for e in q.links for c in self.kg.home.get(e, [])}
+        passed = self.passed_over(q, ranked)
+        return [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in owner and h.chunk_id not in passed]
 
     def bridge_route(self, q: Query, k: int) -> list[Hit]:
         """Two hops through documents: the linked entities' own chunks -> the entities those chunks
