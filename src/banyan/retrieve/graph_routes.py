@@ -172,17 +172,25 @@ def names_each_other(name: str, title: str) -> bool:
     return bool(a and b) and (a <= b or b <= a)
 
 
-def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], asked: set[str]) -> set[tuple[int, str]]:
+def title_fit(title: str, question: str, asked: set[str]) -> tuple[bool, float]:
+    """How well the question states a title: written out whole in it (case aside), then the share
+    of the title's words it uses (``title_coverage``). Larger is better."""
+    return title.casefold() in question.casefold(), title_coverage(title, asked)
+
+
+def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], question: str) -> set[tuple[int, str]]:
     """(entity, title) pairs that do not count as the entity's home. Where documents titled by an
-    entity's name are about it, the one whose title the question's words (``asked``) cover best is
-    its home (the first given on a tie): not its homonyms ("Edsel Ford (poet)" for "Edsel Ford"), nor
-    documents with other titles that resolution made about it. An entity no title names (a person in
-    everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's title), in rank order."""
+    entity's name are about it, the one whose title the question states best is its home
+    (``title_fit``; the first given on a tie): not its homonyms ("Edsel Ford (poet)" for "Edsel
+    Ford"), nor documents with other titles that resolution made about it. An entity no title names
+    (a person in everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's
+    title), in rank order."""
     named: dict[int, list[str]] = {}
     for e, title in homes.values():
         if title not in named.get(e, []) and names_each_other(names[e], title):
             named.setdefault(e, []).append(title)
-    best = {e: max(ts, key=lambda t: title_coverage(t, asked)) for e, ts in named.items()}
+    asked = set(bm25_tokens(question))
+    best = {e: max(ts, key=lambda t: title_fit(t, question, asked)) for e, ts in named.items()}
     return {(e, t) for e, t in homes.values() if e in best and t != best[e]}
 
 
@@ -318,7 +326,7 @@ class GraphRetriever:
             return set()
         titles = self.chunk_titles(homes)
         pairs = {c: (owner[c], titles.get(c, "")) for c in homes}
-        passed = other_homonyms(pairs, self.kg.names, set(bm25_tokens(q.text)))
+        passed = other_homonyms(pairs, self.kg.names, q.text)
         return {c for c, pair in pairs.items() if pair in passed}
 
     def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
