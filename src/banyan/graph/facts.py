@@ -170,15 +170,34 @@ class PhraseIndex:
         return np.divide(got, self._totals, out=np.zeros_like(got), where=self._totals > 0)
 
 
+@dataclass(frozen=True)
+class TripleRelevance:
+    """How much the question asks about each triple (phrase words + relation type similarity, at most
+    1), computed for the rows a walk reads (``relevance[rows]``) rather than for every triple."""
+
+    facts: FactTable
+    phrase_rel: np.ndarray
+    """per phrase (``PhraseIndex.relevance``)"""
+    kind_rel: np.ndarray
+    """per relation type"""
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, self.phrase_rel[self.facts.phrase[rows]] + self.kind_rel[self.facts.kind[rows]])
+
+
+def triple_relevance(facts: FactTable, phrase_rel: np.ndarray, kind_weight: Mapping[str, float]) -> TripleRelevance:
+    """The question's relevance of every triple, read on demand (``TripleRelevance``)."""
+    return TripleRelevance(facts, phrase_rel, np.array([kind_weight.get(k, 0.0) for k in facts.kinds]))
+
+
 def fact_relevance(facts: FactTable, phrase_rel: np.ndarray, kind_weight: Mapping[str, float]) -> np.ndarray:
     """Per triple: how much the question asks about it (phrase words + relation type similarity), at most 1."""
     if not len(facts):
         return np.zeros(0)
-    kinds = np.array([kind_weight.get(k, 0.0) for k in facts.kinds])
-    return np.minimum(1.0, phrase_rel[facts.phrase] + kinds[facts.kind])
+    return triple_relevance(facts, phrase_rel, kind_weight)[np.arange(len(facts))]
 
 
-def walk_facts(facts: FactTable, relevance: np.ndarray, seeds: Mapping[int, float], hops: int,
+def walk_facts(facts: FactTable, relevance: np.ndarray | TripleRelevance, seeds: Mapping[int, float], hops: int,
                beam: int, phrase_masks: np.ndarray | None = None, named: int = 0) -> dict[int, WalkHit]:
     """Chunk index -> its best path: from ``seeds`` (entity -> weight) along triples with positive
     relevance, up to ``hops`` triples deep, keeping the ``beam`` best entities per hop. A path scores

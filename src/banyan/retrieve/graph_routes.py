@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from banyan.extract.schema import Schema
-from banyan.graph.facts import MAX_STEMS, fact_relevance, walk_facts
+from banyan.graph.facts import MAX_STEMS, triple_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
 from banyan.index.vectors import top_k
@@ -274,7 +274,7 @@ class GraphRetriever:
         asked = [s for s in stems if s not in named]
         if not asked:
             return []
-        relevance = fact_relevance(facts, facts.index.relevance(asked), self.relation_weights(q))
+        relevance = triple_relevance(facts, facts.index.relevance(asked), self.relation_weights(q))
         # a seed counts by how specific it is (idf over chunks): "Polish" in "Polish Wedding" less than the film
         n_chunks = max(2, len(self.kg.chunk_ids))
         seeds = {e: w * math.log(n_chunks / max(1.0, float(self.kg.entity_chunks[e]))) / math.log(n_chunks)
