@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from banyan.retrieve.graph_routes import exact_links, other_homonyms, parenthesized, title_coverage, without_names
+from banyan.retrieve.graph_routes import (
+    exact_links,
+    names_each_other,
+    other_homonyms,
+    parenthesized,
+    title_coverage,
+    without_names,
+)
 from banyan.text import bm25_tokens, word_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
@@ -85,3 +92,12 @@ def test_a_title_written_out_in_the_question_wins_over_an_equally_covered_one() 
     homes = {"c1": (0, "Cherry Creek, Colorado"), "c2": (0, "Cherry Creek (Colorado)")}
     question = "Are Cherry Creek (Colorado) and Jucurucu River both located in the same country?"
     assert other_homonyms(homes, ["Cherry Creek"], question) == {(0, "Cherry Creek, Colorado")}
+
+
+def test_which_titles_name_an_entity() -> None:
+    assert names_each_other("Edsel Ford", "Edsel Ford (poet)")
+    assert names_each_other("Cherry Creek", "Cherry Creek, Colorado")
+    assert names_each_other("Princess Elisabeth Anna of Prussia", "Princess Elisabeth of Prussia")
+    assert not names_each_other("Ada Obi", "HR note")
+    assert names_each_other("上海", "上海 (消歧义)")
+    assert not names_each_other("上海", "上海轨道交通16号线 (2010年前)")  # a longer name, not a homonym

@@ -88,6 +88,7 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
     return {e: 1.0 for _, _, e in found}
 
 
+_QUALIFIER = re.compile(r"\s*[(（][^()（）]*[)）]\s*$|,.*$")
 _PARENTHESIZED = re.compile(r"[(（]([^()（）]*)[)）]")
 _WORD = re.compile(r"[^\W_][\w'’.&-]*|&")
 _QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
@@ -165,11 +166,18 @@ def title_coverage(title: str, asked: set[str]) -> float:
 
 
 def names_each_other(name: str, title: str) -> bool:
-    """Whether a title names an entity: one's words include all of the other's ("Edsel Ford (poet)"
-    names Edsel Ford; "Princess Elisabeth of Prussia" names Princess Elisabeth Anna of Prussia, an
-    entity resolution merged it into)."""
-    a, b = set(bm25_tokens(name)), set(bm25_tokens(title))
-    return bool(a and b) and (a <= b or b <= a)
+    """Whether a title names an entity: without its qualifier (a closing parenthesis, or what
+    follows a comma) it has the name's words ("Edsel Ford (poet)", "Cherry Creek, Colorado"); or, in
+    Latin script, one's words include all of the other's ("Princess Elisabeth of Prussia" names
+    Princess Elisabeth Anna of Prussia, whom resolution merged it with). Not in Chinese, where a
+    title's words include a name as part of a longer one: 上海轨道交通16号线 is not 上海."""
+    a = set(bm25_tokens(name))
+    if not a:
+        return False
+    if set(bm25_tokens(_QUALIFIER.sub("", title))) == a:
+        return True
+    b = set(bm25_tokens(title))
+    return bool(b) and not has_han(title) and (a <= b or b <= a)
 
 
 def title_fit(title: str, question: str, asked: set[str]) -> tuple[bool, float]:
