@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from banyan import Banyan
 from banyan.cli import app
 from banyan.errors import BanyanError, ConfigError
-from banyan.retrieve.graph_routes import exact_links
+from banyan.retrieve.linking import exact_links
 from banyan.types import Community, EntityView
 from conftest import HASH
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from banyan.graph.facts import FactTable, PhraseIndex, WalkHit, fact_relevance, walk_facts
-from banyan.retrieve.graph_routes import name_spans
+from banyan.retrieve.linking import name_spans
 from banyan.text import bm25_tokens, is_function_word
 
 # entities: 0 Lumen Bridge, 1 Harrow & Vale, 2 Thomas Harrow, 3 Kelby, 4 Ada Whitcombe, 5 Eastport
@@ -126,7 +126,7 @@ def test_auto_uses_graph_mode_on_entity_titled_corpora_and_the_fact_walk_elsewhe
 
 
 def test_long_titles_link_whole() -> None:
-    from banyan.retrieve.graph_routes import exact_links
+    from banyan.retrieve.linking import exact_links
     from banyan.text import normalize_name, word_tokens
 
     names = ["The Trail of the Lonesome Pine", "The Trail of the Lonesome Pine (1923 film)"]

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from banyan.retrieve.graph_routes import (
-    exact_links,
-    names_each_other,
-    other_homonyms,
-    parenthesized,
-    title_coverage,
-    without_names,
-)
+from banyan.retrieve.homes import names_each_other, other_homonyms, title_coverage, without_names
+from banyan.retrieve.linking import exact_links, parenthesized
 from banyan.text import bm25_tokens, word_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]

@@ -1,7 +1,7 @@
-"""Graph retrieval routes: entity linking, entity, personalized PageRank and path routes.
+"""Graph retrieval routes: entity, personalized PageRank, home, bridge, fact, community and path.
 
-Linking: every n-gram of the normalized query that names a known entity links to it exactly;
-mentions found by the extractor in the query also link by embedding similarity of names.
+Linking (``retrieve.linking``): every n-gram of the normalized query that names a known entity links
+to it exactly; the question's other name-like spans link by embedding similarity of names.
 PPR then walks the entity-chunk graph from the linked entities (weighted by specificity, so a
 rare entity counts more than one named in hundreds of chunks) and from the best passages of
 the hybrid route, and ranks chunks by where the walk settles.
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,184 +21,14 @@ from banyan.graph.facts import MAX_STEMS, triple_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
 from banyan.index.vectors import top_k
+from banyan.retrieve.homes import other_homonyms, without_names
+from banyan.retrieve.linking import exact_links, parenthesized, qualifiers, query_mentions
 from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
-from banyan.text import (
-    NAME_CONNECTORS,
-    bm25_tokens,
-    detect_lang,
-    has_han,
-    is_function_word,
-    normalize_name,
-    pos_tag_zh,
-)
+from banyan.text import bm25_tokens, is_function_word, normalize_name
 from banyan.types import Hit
 
-MAX_NGRAM = 12
-"""the longest query n-gram looked up as an entity name, in words: film and book titles with their
-disambiguator run past 6 ("The Trail of the Lonesome Pine (1923 film)" is 8); in the 2Wiki graph 10
-of 36,020 names are longer than 12"""
 RELATION_FLOOR = 0.2
-
-
-def _named(tokens: list[str], i: int, n: int) -> bool:
-    """Whether query tokens i..i+n look like a name: a capitalized word (not just the question's
-    first word), a number, or Chinese text. Stops "die" or "birth" linking to entities so named."""
-    for j in range(i, i + n):
-        t = tokens[j]
-        if has_han(t) or t[0].isdigit() or (t[0].isupper() and (j > 0 or n > 1)):
-            return True
-    return False
-
-
-def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
-    """Per token of ``text`` (in order, as ``Query.tokens`` splits it): whether it stands inside
-    parentheses, half- or full-width."""
-    out: list[bool] = []
-    depth, pos = 0, 0
-    for t in tokens:
-        at = text.find(t, pos)
-        if at < 0:
-            out.append(False)
-            continue
-        between = text[pos:at]
-        depth = max(0, depth + sum(between.count(c) for c in "(（") - sum(between.count(c) for c in ")）"))
-        out.append(depth > 0)
-        pos = at + len(t)
-    return out
-
-
-def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
-                qualifier: Sequence[bool] = ()) -> dict[int, float]:
-    """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
-    An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
-    "B Boy (Song)", "Palo Alto (2013 Film)" qualify the name before them and name no entity)."""
-    words = [normalize_name(t) for t in tokens]
-    found: list[tuple[int, int, int]] = []  # (start, end, entity)
-    for n in range(min(MAX_NGRAM, len(words)), 0, -1):
-        for i in range(len(words) - n + 1):
-            gram = " ".join(w for w in words[i : i + n] if w)
-            if (len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
-                    or not _named(tokens, i, n) or (bool(qualifier) and all(qualifier[i : i + n]))):
-                continue
-            e = norm_index.get(gram)
-            if e is not None and not any(s <= i and i + n <= t for s, t, _ in found):
-                found.append((i, i + n, e))
-    return {e: 1.0 for _, _, e in found}
-
-
-_QUALIFIER = re.compile(r"\s*[(（][^()（）]*[)）]\s*$|,.*$")
-_PARENTHESIZED = re.compile(r"[(（]([^()（）]*)[)）]")
-_WORD = re.compile(r"[^\W_][\w'’.&-]*|&")
-_QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
-
-
-def _name_like(word: str, first: bool) -> bool:
-    """A capitalized word (not the question's first word when that is a function word: "Who", "Where")."""
-    if not word[:1].isupper():
-        return False
-    return not (first and is_function_word(word, "en"))
-
-
-def name_spans(query: str) -> list[str]:
-    """Name-like spans of an English question by orthography alone: runs of capitalized words
-    (joined by the extractor's name connectors, "of", "&", "de la"; a number may end a run: "Apollo
-    11"), never across punctuation, and quoted titles. What the extractor's proper-noun runs find,
-    without loading a tagger for one line."""
-    spans = [m.group(1) or m.group(2) for m in _QUOTED.finditer(query)]
-    words = [(m.group(0).rstrip(".").removesuffix("'s").removesuffix("’s"), m.start(), m.end())
-             for m in _WORD.finditer(query)]
-
-    def joined(a: int, b: int) -> bool:  # nothing but spaces between words a and b
-        return not query[words[a][2]:words[b][1]].strip()
-
-    i = 0
-    while i < len(words):
-        if not _name_like(words[i][0], i == 0):
-            i += 1
-            continue
-        j = i + 1
-        while j < len(words) and joined(j - 1, j):
-            w = words[j][0]
-            if w.isdigit():
-                j += 1
-                break
-            if _name_like(w, False):
-                j += 1
-                continue
-            k = j
-            while k < len(words) and words[k][0].lower() in NAME_CONNECTORS and joined(k - 1, k):
-                k += 1
-            if k == j or k >= len(words) or not joined(k - 1, k) or not _name_like(words[k][0], False):
-                break
-            j = k + 1
-        spans.append(" ".join(w for w, _, _ in words[i:j]))
-        i = j
-    return [s for s in dict.fromkeys(s.strip() for s in spans) if len(s) > 1]
-
-
-def query_mentions(query: str, schema: Schema) -> list[str]:
-    """Entity-like spans of the query: Chinese by the extractor's part-of-speech rules, English by
-    orthography (``name_spans``), so a graph search never loads spaCy."""
-    if detect_lang(query) == "zh":
-        return [w for w, f in pos_tag_zh(query) if schema.entity_type_for_pos(f) and len(w) > 1]
-    return name_spans(query)
-
-
-def without_names(vector: np.ndarray, names: np.ndarray) -> np.ndarray:
-    """The question's embedding with the directions of the names it links removed (projected onto
-    their orthogonal complement), unit length: what it asks of the entities one hop away. For "Who
-    is the father of the director of film Palo Alto?" the film's co-stars, whose pages mention Palo
-    Alto, stop outranking its director, whose page is about directing. ``names``: rows of name vectors."""
-    v = np.asarray(vector, dtype=np.float64)
-    if len(names):
-        basis, _ = np.linalg.qr(np.asarray(names, dtype=np.float64).T)
-        v = v - basis @ (basis.T @ v)
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm > 0 else v
-
-
-def title_coverage(title: str, asked: set[str]) -> float:
-    """The share of a title's words that the question uses."""
-    words = bm25_tokens(title)
-    return sum(w in asked for w in words) / len(words) if words else 0.0
-
-
-def names_each_other(name: str, title: str) -> bool:
-    """Whether a title names an entity: without its qualifier (a closing parenthesis, or what
-    follows a comma) it has the name's words ("Edsel Ford (poet)", "Cherry Creek, Colorado"); or, in
-    Latin script, one's words include all of the other's ("Princess Elisabeth of Prussia" names
-    Princess Elisabeth Anna of Prussia, whom resolution merged it with). Not in Chinese, where a
-    title's words include a name as part of a longer one: 上海轨道交通16号线 is not 上海."""
-    a = set(bm25_tokens(name))
-    if not a:
-        return False
-    if set(bm25_tokens(_QUALIFIER.sub("", title))) == a:
-        return True
-    b = set(bm25_tokens(title))
-    return bool(b) and not has_han(title) and (a <= b or b <= a)
-
-
-def title_fit(title: str, question: str, asked: set[str]) -> tuple[bool, float]:
-    """How well the question states a title: written out whole in it (case aside), then the share
-    of the title's words it uses (``title_coverage``). Larger is better."""
-    return title.casefold() in question.casefold(), title_coverage(title, asked)
-
-
-def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], question: str) -> set[tuple[int, str]]:
-    """(entity, title) pairs that do not count as the entity's home. Where documents titled by an
-    entity's name are about it, the one whose title the question states best is its home
-    (``title_fit``; the first given on a tie): not its homonyms ("Edsel Ford (poet)" for "Edsel
-    Ford"), nor documents with other titles that resolution made about it. An entity no title names
-    (a person in everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's
-    title), in rank order."""
-    named: dict[int, list[str]] = {}
-    for e, title in homes.values():
-        if title not in named.get(e, []) and names_each_other(names[e], title):
-            named.setdefault(e, []).append(title)
-    asked = set(bm25_tokens(question))
-    best = {e: max(ts, key=lambda t: title_fit(t, question, asked)) for e, ts in named.items()}
-    return {(e, t) for e, t in homes.values() if e in best and t != best[e]}
 
 
 @dataclass(frozen=True)
@@ -244,9 +73,9 @@ class GraphRetriever:
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
         links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens))
-        qualifiers = {normalize_name(m) for m in _PARENTHESIZED.findall(q.text)}
+        qualified = qualifiers(q.text)
         spans = [m for m in self.mentions(q.text, self.schema)
-                 if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualifiers]
+                 if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualified]
         if spans and self.kg.n_entities:
             sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
             for row in sims:

@@ -1,0 +1,128 @@
+"""Entity linking for a question: which known entities its words name.
+
+Exact n-grams of the question's tokens that name a known entity (the longest match winning; words
+inside parentheses qualify the name before them and link nothing of their own), and the question's
+other name-like spans, found by orthography (English) or part of speech (Chinese), for linking by
+name embedding. A search never loads spaCy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from banyan.extract.schema import Schema
+from banyan.text import NAME_CONNECTORS, detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
+
+MAX_NGRAM = 12
+"""the longest query n-gram looked up as an entity name, in words: film and book titles with their
+disambiguator run past 6 ("The Trail of the Lonesome Pine (1923 film)" is 8); in the 2Wiki graph 10
+of 36,020 names are longer than 12"""
+
+
+def _named(tokens: list[str], i: int, n: int) -> bool:
+    """Whether query tokens i..i+n look like a name: a capitalized word (not just the question's
+    first word), a number, or Chinese text. Stops "die" or "birth" linking to entities so named."""
+    for j in range(i, i + n):
+        t = tokens[j]
+        if has_han(t) or t[0].isdigit() or (t[0].isupper() and (j > 0 or n > 1)):
+            return True
+    return False
+
+
+def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
+    """Per token of ``text`` (in order, as ``Query.tokens`` splits it): whether it stands inside
+    parentheses, half- or full-width."""
+    out: list[bool] = []
+    depth, pos = 0, 0
+    for t in tokens:
+        at = text.find(t, pos)
+        if at < 0:
+            out.append(False)
+            continue
+        between = text[pos:at]
+        depth = max(0, depth + sum(between.count(c) for c in "(（") - sum(between.count(c) for c in ")）"))
+        out.append(depth > 0)
+        pos = at + len(t)
+    return out
+
+
+def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
+                qualifier: Sequence[bool] = ()) -> dict[int, float]:
+    """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
+    An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
+    "B Boy (Song)", "Palo Alto (2013 Film)" qualify the name before them and name no entity)."""
+    words = [normalize_name(t) for t in tokens]
+    found: list[tuple[int, int, int]] = []  # (start, end, entity)
+    for n in range(min(MAX_NGRAM, len(words)), 0, -1):
+        for i in range(len(words) - n + 1):
+            gram = " ".join(w for w in words[i : i + n] if w)
+            if (len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
+                    or not _named(tokens, i, n) or (bool(qualifier) and all(qualifier[i : i + n]))):
+                continue
+            e = norm_index.get(gram)
+            if e is not None and not any(s <= i and i + n <= t for s, t, _ in found):
+                found.append((i, i + n, e))
+    return {e: 1.0 for _, _, e in found}
+
+
+_PARENTHESIZED = re.compile(r"[(（]([^()（）]*)[)）]")
+_WORD = re.compile(r"[^\W_][\w'’.&-]*|&")
+_QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
+
+
+def _name_like(word: str, first: bool) -> bool:
+    """A capitalized word (not the question's first word when that is a function word: "Who", "Where")."""
+    if not word[:1].isupper():
+        return False
+    return not (first and is_function_word(word, "en"))
+
+
+def name_spans(query: str) -> list[str]:
+    """Name-like spans of an English question by orthography alone: runs of capitalized words
+    (joined by the extractor's name connectors, "of", "&", "de la"; a number may end a run: "Apollo
+    11"), never across punctuation, and quoted titles. What the extractor's proper-noun runs find,
+    without loading a tagger for one line."""
+    spans = [m.group(1) or m.group(2) for m in _QUOTED.finditer(query)]
+    words = [(m.group(0).rstrip(".").removesuffix("'s").removesuffix("’s"), m.start(), m.end())
+             for m in _WORD.finditer(query)]
+
+    def joined(a: int, b: int) -> bool:  # nothing but spaces between words a and b
+        return not query[words[a][2]:words[b][1]].strip()
+
+    i = 0
+    while i < len(words):
+        if not _name_like(words[i][0], i == 0):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(words) and joined(j - 1, j):
+            w = words[j][0]
+            if w.isdigit():
+                j += 1
+                break
+            if _name_like(w, False):
+                j += 1
+                continue
+            k = j
+            while k < len(words) and words[k][0].lower() in NAME_CONNECTORS and joined(k - 1, k):
+                k += 1
+            if k == j or k >= len(words) or not joined(k - 1, k) or not _name_like(words[k][0], False):
+                break
+            j = k + 1
+        spans.append(" ".join(w for w, _, _ in words[i:j]))
+        i = j
+    return [s for s in dict.fromkeys(s.strip() for s in spans) if len(s) > 1]
+
+
+def query_mentions(query: str, schema: Schema) -> list[str]:
+    """Entity-like spans of the query: Chinese by the extractor's part-of-speech rules, English by
+    orthography (``name_spans``), so a graph search never loads spaCy."""
+    if detect_lang(query) == "zh":
+        return [w for w, f in pos_tag_zh(query) if schema.entity_type_for_pos(f) and len(w) > 1]
+    return name_spans(query)
+
+
+def qualifiers(text: str) -> set[str]:
+    """The normalized contents of the question's parentheses ("B Boy (Song)" -> {"song"})."""
+    return {normalize_name(m) for m in _PARENTHESIZED.findall(text)}
