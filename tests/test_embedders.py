@@ -55,3 +55,17 @@ def test_length_bucketing_does_not_change_results(onnx_fp32):
 def test_hash_embedder_is_deterministic():
     a, b = HashEmbedder(), HashEmbedder()
     assert np.array_equal(a.embed_documents(TEXTS), b.embed_documents(TEXTS))
+
+
+def test_batches_on_side_by_side_sessions_give_the_same_vectors(tmp_path):
+    """Short batches run in parallel on single-threaded sessions, long ones on the multi-threaded
+    session: the vectors are those one session gives."""
+    from banyan.embed.onnx import OnnxEmbedder, session_threads
+
+    texts = [f"{w} number {i}" + " and more" * (i % 7) for i, w in enumerate(["Lothair", "Ada", "bridge"] * 30)]
+    texts += [f"a long passage {i} " * 12 for i in range(10)]
+    one = OnnxEmbedder(batch_size=8, threads=1, cache_dir=tmp_path)
+    many = OnnxEmbedder(batch_size=8, threads=3, cache_dir=tmp_path)
+    assert np.array_equal(one.embed_documents(texts), many.embed_documents(texts))
+    assert np.array_equal(one.embed_query(texts[5]), many.embed_query(texts[5]))
+    assert session_threads(1) == [1] and session_threads(3) == [1, 1, 1] and sum(session_threads(9)) == 9

@@ -1,10 +1,22 @@
-"""The default embedder: a BERT sentence encoder on ONNX Runtime, int8, length-bucketed."""
+"""The default embedder: a BERT sentence encoder on ONNX Runtime, int8, length-bucketed.
+
+Batches of short texts (names, phrases: at most ``SHORT_TOKENS`` tokens) run side by side on
+single-threaded sessions (one per thread, up to ``MAX_SESSIONS``) rather than one after another on
+the multi-threaded session: a batch's vectors are the same either way, and a batch of a few dozen
+tokens splits poorly across threads (on two cores, the graph's 62,000 names and relation phrases
+embed about a sixth faster). Passages, wide enough to keep every thread busy, stay on the
+multi-threaded session, which is a little faster for them.
+"""
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +43,18 @@ def onnx_name(model_dir: Path | None, quantize: bool, max_length: int) -> str:
     return f"onnx:{label}:{'int8' if quantize else 'fp32'}:{max_length}"
 
 
+SHORT_TOKENS = 32
+"""Batches at most this many tokens wide run side by side on the single-threaded sessions."""
+MAX_SESSIONS = 4
+"""Side-by-side sessions at most; with more threads than this, each session's operators get several."""
+
+
+def session_threads(threads: int) -> list[int]:
+    """The intra-op threads of each session for ``threads`` threads in all."""
+    n = max(1, min(threads, MAX_SESSIONS))
+    return [threads // n + (i < threads % n) for i in range(n)]
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "banyan" / "models"
@@ -51,11 +75,13 @@ class OnnxEmbedder:
         if not (self.model_dir / "tokenizer.json").is_file():
             raise EmbedderError(f"{self.model_dir}: no tokenizer.json; expected a Hugging Face BERT model folder")
         path = ensure_onnx_model(self.model_dir, Path(cache_dir) if cache_dir else default_cache_dir(), quantize)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        n_threads = threads or (os.cpu_count() or 1)
+        self._session = self._session_for(ort, path, n_threads)
+        self._path = path
+        self._plan = session_threads(n_threads) if n_threads > 1 else []
+        self._small: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._started = 0  # the side-by-side sessions start with the first call that has batches for them
+        self._lock = threading.Lock()
         self._tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         self._tok.enable_truncation(max_length)
         self._tok.no_padding()
@@ -66,15 +92,44 @@ class OnnxEmbedder:
         if multilingual:
             self.languages = None
 
+    @staticmethod
+    def _session_for(ort: Any, path: Path, threads: int) -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def _start_sessions(self, batches: int) -> int:
+        """Side-by-side sessions for ``batches`` short batches, started where missing: how many."""
+        want = min(batches, len(self._plan))
+        with self._lock:
+            if self._started < want:
+                import onnxruntime as ort
+
+                while self._started < want:
+                    self._small.put(self._session_for(ort, self._path, self._plan[self._started]))
+                    self._started += 1
+        return want
+
+    def _run_small(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        session = self._small.get()
+        try:
+            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        finally:
+            self._small.put(session)
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         enc = self._tok.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in enc])
         order = np.argsort(lengths, kind="stable")
-        out = np.zeros((len(texts), self.dim), np.float32)
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        n_short = sum(int(lengths[idx].max()) <= SHORT_TOKENS for idx in batches)  # a prefix: sorted by length
+        workers = self._start_sessions(n_short) if n_short >= 2 else 0
+
+        def pooled(idx: np.ndarray, side_by_side: bool) -> np.ndarray:
             width = int(lengths[idx].max())
             ids = np.zeros((len(idx), width), np.int64)
             mask = np.zeros((len(idx), width), np.int64)
@@ -82,9 +137,20 @@ class OnnxEmbedder:
                 e = enc[j].ids
                 ids[row, : len(e)] = e
                 mask[row, : len(e)] = 1
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            summed = (hidden * mask[..., None]).sum(axis=1)
-            out[idx] = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            if side_by_side:
+                hidden = self._run_small(ids, mask)
+            else:
+                hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            return (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+
+        out = np.zeros((len(texts), self.dim), np.float32)
+        if workers >= 2:
+            short, batches = batches[:n_short], batches[n_short:]
+            with ThreadPoolExecutor(workers, thread_name_prefix="banyan-embed") as pool:
+                for idx, vecs in zip(short, pool.map(lambda b: pooled(b, True), short)):
+                    out[idx] = vecs
+        for idx in batches:
+            out[idx] = pooled(idx, False)
         return l2_normalize(out)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
