@@ -48,7 +48,7 @@ class GraphRetriever:
     community_members: list[np.ndarray] = field(default_factory=list)
     """entity node ids of each level-0 community (empty until `banyan communities build`)"""
     chunk_titles: Callable[[list[str]], dict[str, str]] | None = None
-    """the document title of each given chunk"""
+    """the document title of each given chunk (``IndexStore.chunk_titles``)"""
 
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -112,7 +112,7 @@ class GraphRetriever:
         if not asked:
             return []
         relevance = triple_relevance(facts, facts.index.relevance(asked), self.relation_weights(q))
-        # a seed counts by how specific it is (idf over chunks): "Polish" in "Polish Wedding" less than the film
+        # a seed counts by how specific it is (idf over chunks): a nationality word inside a title less than the title
         n_chunks = max(2, len(self.kg.chunk_ids))
         seeds = {e: w * math.log(n_chunks / max(1.0, float(self.kg.entity_chunks[e]))) / math.log(n_chunks)
                  for e, w in links.items()}
@@ -155,31 +155,24 @@ class GraphRetriever:
         scores = personalized_pagerank(self.walk_for(q), seeds, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)[n_e:]
         return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
 
-    def passed_over(self, q: Query, ranked: Sequence[Hit]) -> set[str]:
-        """The chunks of ``ranked`` about a linked entity that are not its home (``other_homonyms``)."""
-        owner = {self.kg.chunk_node(c): e for e in q.links for c in self.kg.home.get(e, [])}
-        homes = [h.chunk_id for h in ranked if h.chunk_id in owner]
-        if len(homes) < 2 or self.chunk_titles is None:
-            return set()
-        titles = self.chunk_titles(homes)
-        pairs = {c: (owner[c], titles.get(c, "")) for c in homes}
-        passed = other_homonyms(pairs, self.kg.names, q.text)
-        return {c for c, pair in pairs.items() if pair in passed}
-
     def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
         """The linked entities' own chunks (the question names them), in the order of ``ranked``. Where
         documents titled by an entity's name are about it, only the one whose title the question
-        states most fully counts (homonyms: "David Elliot (illustrator)", "David Elliot (footballer)";
-        ``other_homonyms``)."""
-        owner = {self.kg.chunk_node(c) for e in q.links for c in self.kg.home.get(e, [])}
-        passed = self.passed_over(q, ranked)
-        return [Hit(h.chunk_id, h.score, ("home",)) for h in ranked if h.chunk_id in owner and h.chunk_id not in passed]
+        states most fully counts (``retrieve.homes.other_homonyms``)."""
+        owner = {self.kg.chunk_node(c): e for e in q.links for c in self.kg.home.get(e, [])}
+        homes = [h for h in ranked if h.chunk_id in owner]
+        if len(homes) > 1 and self.chunk_titles is not None:
+            titles = self.chunk_titles([h.chunk_id for h in homes])
+            pairs = {h.chunk_id: (owner[h.chunk_id], titles.get(h.chunk_id, "")) for h in homes}
+            passed = other_homonyms(pairs, self.kg.names, q.text)
+            homes = [h for h in homes if pairs[h.chunk_id] not in passed]
+        return [Hit(h.chunk_id, h.score, ("home",)) for h in homes]
 
     def bridge_route(self, q: Query, k: int) -> list[Hit]:
         """Two hops through documents: the linked entities' own chunks -> the entities those chunks
         mention -> those entities' own chunks, ranked by dense similarity to what the question asks of
-        them (``without_names``). This is how "the director of film X" reaches the director's page
-        though the question never names him."""
+        them (``without_names``). This is how "the architect of the museum X" reaches the architect's
+        page though the question never names her."""
         links = q.links
         if not links or self.score_chunks is None:
             return []
