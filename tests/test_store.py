@@ -49,6 +49,19 @@ def test_round_trip_documents_chunks_embeddings(tmp_path, store_url):
     again.close()
 
 
+def test_chunk_titles_of_any_chunk_or_of_opening_chunks_only(tmp_path, store_url):
+    st = open_store(store_url, tmp_path)
+    d = _doc(" ".join(f"Sentence number {i} says something." for i in range(40)), title="Long note")
+    chunks = _chunks(d)
+    st.replace_file("/f.txt", "h1", [d], chunks)
+    ids = [c.id for c in chunks]
+    assert len(ids) > 1
+    assert st.chunk_titles(ids) == {c: "Long note" for c in ids}
+    assert st.chunk_titles(ids, opening_only=True) == {ids[0]: "Long note"}
+    assert st.chunk_titles(["no-such-chunk"]) == {}
+    st.close()
+
+
 def test_replacing_a_file_removes_old_documents_and_vectors(tmp_path, store_url):
     st = open_store(store_url, tmp_path)
     d1, d2 = _doc("old text."), _doc("new text.")

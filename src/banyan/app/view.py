@@ -236,10 +236,7 @@ class IndexView:
         return GraphRetriever(kg, self.settings.graph, emb.embed_documents, schema, vectors.scores,
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members,
-                              chunk_titles=self._chunk_titles)
-
-    def _chunk_titles(self, chunk_ids: list[str]) -> dict[str, str]:
-        return {c: p.citation.title for c, p in self.store.citations(chunk_ids).items()}
+                              chunk_titles=self.store.chunk_titles)
 
     def save_graph_cache(self) -> bool:
         """Build and save the whole graph's array cache if it is missing (the writer calls this at the

@@ -72,7 +72,7 @@ def extraction_key(extractor: Extractor, schema: Schema) -> str:
 
 def _add_title_aliases(store: GraphStore) -> AddAliases:
     def add(result: Extraction, chunk_ids: Sequence[str]) -> None:
-        found = title_aliases(result.mentions, store.first_chunk_titles(chunk_ids))
+        found = title_aliases(result.mentions, store.chunk_titles(chunk_ids, opening_only=True))
         result.mentions.extend(replace(m, source="title") for m in found)
 
     return add

@@ -101,14 +101,15 @@ class GraphTables(ExtractionTables):
             self._insert_evidence(proposals)
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
 
-    def first_chunk_titles(self, chunk_ids: Sequence[str]) -> dict[str, str]:
-        """Document title of each given chunk that opens its document (ordinal 0)."""
+    def chunk_titles(self, chunk_ids: Sequence[str], *, opening_only: bool = False) -> dict[str, str]:
+        """Document title of each given chunk (``opening_only``: of those that open their document)."""
         out: dict[str, str] = {}
         ids = list(chunk_ids)
+        opening = " AND c.ordinal = 0" if opening_only else ""
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = f"""SELECT c.id, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
-                    WHERE c.ordinal = 0 AND c.id IN ({','.join('?' * len(part))})"""
+                    WHERE c.id IN ({','.join('?' * len(part))}){opening}"""
             out.update(self._db.execute(q, part).fetchall())
         return out
 
