@@ -17,9 +17,10 @@ _QUALIFIER = re.compile(r"\s*[(（][^()（）]*[)）]\s*$|,.*$")
 
 def without_names(vector: np.ndarray, names: np.ndarray) -> np.ndarray:
     """The question's embedding with the directions of the names it links removed (projected onto
-    their orthogonal complement), unit length: what it asks of the entities one hop away. For "Who
-    is the father of the director of film Palo Alto?" the film's co-stars, whose pages mention Palo
-    Alto, stop outranking its director, whose page is about directing. ``names``: rows of name vectors."""
+    their orthogonal complement), unit length: what it asks of the entities one hop away. For "Where
+    did the architect of the Lumen Museum study?" the museum's curators, whose pages mention the
+    museum, stop outranking its architect, whose page is about her training and buildings.
+    ``names``: rows of name vectors."""
     v = np.asarray(vector, dtype=np.float64)
     if len(names):
         basis, _ = np.linalg.qr(np.asarray(names, dtype=np.float64).T)
@@ -36,9 +37,9 @@ def title_coverage(title: str, asked: set[str]) -> float:
 
 def names_each_other(name: str, title: str) -> bool:
     """Whether a title names an entity: without its qualifier (a closing parenthesis, or what
-    follows a comma) it has the name's words ("Edsel Ford (poet)", "Cherry Creek, Colorado"); or, in
-    Latin script, one's words include all of the other's ("Princess Elisabeth of Prussia" names
-    Princess Elisabeth Anna of Prussia, whom resolution merged it with). Not in Chinese, where a
+    follows a comma) it has the name's words ("Ada Obi (poet)", "Springfield, Oregon"); or, in Latin
+    script, one's words include all of the other's ("Maria Teresa of Savoy" names Maria Teresa Anna
+    of Savoy, whom resolution merged her with). Not in Chinese, where a
     title's words include a name as part of a longer one: 上海轨道交通16号线 is not 上海."""
     a = set(bm25_tokens(name))
     if not a:
@@ -58,8 +59,8 @@ def title_fit(title: str, question: str, asked: set[str]) -> tuple[bool, float]:
 def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], question: str) -> set[tuple[int, str]]:
     """(entity, title) pairs that do not count as the entity's home. Where documents titled by an
     entity's name are about it, the one whose title the question states best is its home
-    (``title_fit``; the first given on a tie): not its homonyms ("Edsel Ford (poet)" for "Edsel
-    Ford"), nor documents with other titles that resolution made about it. An entity no title names
+    (``title_fit``; the first given on a tie): not its homonyms ("Ada Obi (poet)" for "Ada Obi"),
+    nor documents with other titles that resolution made about it. An entity no title names
     (a person in everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's
     title), in rank order."""
     named: dict[int, list[str]] = {}

@@ -15,9 +15,9 @@ from banyan.extract.schema import Schema
 from banyan.text import NAME_CONNECTORS, detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
 
 MAX_NGRAM = 12
-"""the longest query n-gram looked up as an entity name, in words: film and book titles with their
-disambiguator run past 6 ("The Trail of the Lonesome Pine (1923 film)" is 8); in the 2Wiki graph 10
-of 36,020 names are longer than 12"""
+"""the longest query n-gram looked up as an entity name, in words: titles with their disambiguator
+run past 6 ("The House by the Grey River (1931 novel)" is 8); in a 36,020-entity Wikipedia graph
+10 names are longer than 12"""
 
 
 def _named(tokens: list[str], i: int, n: int) -> bool:
@@ -51,7 +51,7 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
                 qualifier: Sequence[bool] = ()) -> dict[int, float]:
     """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
     An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
-    "B Boy (Song)", "Palo Alto (2013 Film)" qualify the name before them and name no entity)."""
+    "Mercury (Planet)", "Kestrel Bay (2004 Novel)" qualify the name before them and name no entity)."""
     words = [normalize_name(t) for t in tokens]
     found: list[tuple[int, int, int]] = []  # (start, end, entity)
     for n in range(min(MAX_NGRAM, len(words)), 0, -1):
@@ -124,5 +124,5 @@ def query_mentions(query: str, schema: Schema) -> list[str]:
 
 
 def qualifiers(text: str) -> set[str]:
-    """The normalized contents of the question's parentheses ("B Boy (Song)" -> {"song"})."""
+    """The normalized contents of the question's parentheses ("Mercury (Planet)" -> {"planet"})."""
     return {normalize_name(m) for m in _PARENTHESIZED.findall(text)}
