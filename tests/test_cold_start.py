@@ -18,6 +18,7 @@ from banyan.cli_common import LazyCommands, one_shot
 from banyan.embed import create_embedder, embedder_name
 from banyan.errors import ConfigError
 from banyan.graph import kg_cache
+from banyan.graph.ppr import transition
 from banyan.settings import EmbeddingSettings
 from conftest import HASH
 
@@ -149,18 +150,23 @@ def test_the_cache_keeps_the_derived_arrays_and_reads_the_same_without_them(hash
     kg = hash_index.view.graph().kg
     path = kg_cache.save(kg, tmp_path, "k")
     kept = kg_cache.load(tmp_path, "k")
-    for name in ("trans_t_data", "trans_t_indices", "trans_t_indptr", "walk_dead"):
-        (path / f"{name}.npy").unlink()  # as a cache written before the prepared walk was kept
+    for name in ("trans_t_data", "trans_t_indices", "trans_t_indptr", "walk_dead", "walk_order"):
+        (path / f"{name}.npy").unlink()  # as a cache written before the prepared walk was kept:
+    legacy = transition(kg.adjacency)  # its transitions in node order
+    for part in ("data", "indices", "indptr"):
+        (path / f"trans_{part}.npy").unlink()  # a new file: ``kept`` maps the old one
+        np.save(path / f"trans_{part}.npy", getattr(legacy, part))
     without_walk = kg_cache.load(tmp_path, "k")
     for name in ("trans_data", "trans_indices", "trans_indptr", "neighbors_indptr", "neighbors_values"):
         (path / f"{name}.npy").unlink()  # as a cache written before they were kept
     derived = kg_cache.load(tmp_path, "k")
     assert kept is not None and without_walk is not None and derived is not None
-    for got in (kept, without_walk, derived):
+    for label, got in (("kept", kept), ("without_walk", without_walk), ("derived", derived)):
         for part in ("data", "indices", "indptr"):
-            assert np.array_equal(getattr(got.walk.trans, part), getattr(kg.walk.trans, part))
+            assert np.array_equal(getattr(got.walk.trans, part), getattr(kg.walk.trans, part)), (label, part)
             assert np.array_equal(getattr(got.walk.trans_t, part), getattr(kg.walk.trans_t, part))
         assert np.array_equal(got.walk.dead, kg.walk.dead)
+        assert np.array_equal(got.walk.order, kg.walk.order)
         assert np.array_equal(got.entity_neighbors.indptr, kg.entity_neighbors.indptr)
         assert np.array_equal(got.entity_neighbors.values, kg.entity_neighbors.values)
 

@@ -55,7 +55,7 @@ def save(kg: KnowledgeGraph, index_dir: Path, key: str) -> Path:
         arrays |= _csr("adjacency", kg.adjacency)
         # derived from the adjacency: kept so that no reader derives them again
         arrays |= _csr("trans", kg.walk.trans) | _csr("trans_t", kg.walk.trans_t)
-        arrays["walk_dead"] = kg.walk.dead
+        arrays["walk_dead"], arrays["walk_order"] = kg.walk.dead, kg.walk.order
         arrays["neighbors_indptr"], arrays["neighbors_values"] = kg.entity_neighbors.indptr, kg.entity_neighbors.values
         typed = sorted(kg.typed)
         for i, kind in enumerate(typed):
@@ -149,9 +149,9 @@ def _read(path: Path) -> KnowledgeGraph:
     adjacency = csr("adjacency")
     n_e = len(strings["entity_ids"])
     kept = (path / "trans_indptr.npy").is_file()  # older caches lack the derived arrays: derive them
-    if (path / "trans_t_indptr.npy").is_file():
-        walk = Walk(csr("trans"), csr("trans_t"), arr("walk_dead"))
-    else:  # a cache written before the prepared walk was kept
+    if (path / "walk_order.npy").is_file():
+        walk = Walk(csr("trans"), csr("trans_t"), arr("walk_dead"), arr("walk_order"))
+    else:  # a cache written before the prepared walk (in walk order) was kept
         walk = prepare_walk(csr("trans") if kept else transition(adjacency))
     if kept:
         neighbors = Ragged(arr("neighbors_indptr"), arr("neighbors_values"))
