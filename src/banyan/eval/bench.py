@@ -112,19 +112,29 @@ class ModeResult:
 
 def score_mode(bn: Banyan, questions: Sequence[Question], mode: SearchMode, depth: int) -> ModeResult:
     """Run every question through ``mode``; recall by question type and on gold-complete ones."""
-    res = ModeResult()
+    return score_modes(bn, questions, [mode], depth)[mode]
+
+
+def score_modes(bn: Banyan, questions: Sequence[Question], modes: Sequence[SearchMode],
+                depth: int) -> dict[SearchMode, ModeResult]:
+    """``score_mode`` for several modes, interleaved: each question runs through every mode before the
+    next one, so that a machine that slows down or speeds up mid-run (a shared or throttled CPU) shifts
+    every mode's latency alike and the latency ratios between modes hold."""
+    results = {m: ModeResult() for m in modes}
     for q in questions:
-        t0 = time.perf_counter()
-        hits = bn.search(q.question, mode=mode, k=depth)
-        res.latencies.append(time.perf_counter() - t0)
-        titles = dedupe(h.citation.title for h in hits)
-        for k in KS:
-            r = passage_recall(titles, q.gold_titles, k)
-            res.recall[f"recall@{k}"].append(r)
-            if q.gold_complete:
-                res.recall[f"complete_recall@{k}"].append(r)
-            res.recall[f"{q.type or 'all'}:recall@{k}"].append(r)
-    return res
+        for mode in modes:
+            res = results[mode]
+            t0 = time.perf_counter()
+            hits = bn.search(q.question, mode=mode, k=depth)
+            res.latencies.append(time.perf_counter() - t0)
+            titles = dedupe(h.citation.title for h in hits)
+            for k in KS:
+                r = passage_recall(titles, q.gold_titles, k)
+                res.recall[f"recall@{k}"].append(r)
+                if q.gold_complete:
+                    res.recall[f"complete_recall@{k}"].append(r)
+                res.recall[f"{q.type or 'all'}:recall@{k}"].append(r)
+    return results
 
 
 def run_retrieval_bench(data_dir: Path, questions_file: Path, modes: Sequence[SearchMode], index_dir: Path,
@@ -138,9 +148,9 @@ def run_retrieval_bench(data_dir: Path, questions_file: Path, modes: Sequence[Se
         raise BanyanError(f"{qpath}: no questions with gold_titles")
     with Banyan(index_dir, overrides) as bn:
         index_figures = index_corpus(bn, corpus, progress)
-        # Warm-up so that the first timed query does not pay for loading indexes.
-        bn.search(questions[0].question, mode=modes[0], k=10)
-        results = {m: score_mode(bn, questions, m, depth=30).summary() for m in modes}
+        for mode in modes:  # warm-up: the first timed query of a mode does not pay for loading its indexes
+            bn.search(questions[0].question, mode=mode, k=10)
+        results = {m: r.summary() for m, r in score_modes(bn, questions, modes, depth=30).items()}
     return {
         "modes": results,
         **index_figures,
