@@ -77,3 +77,39 @@ def test_a_route_whose_ceiling_is_under_the_modes_floor_is_not_run() -> None:
         hits = Retriever(cfg, {"base": base, "facts": facts}, True).search(Query("q", lambda t: np.zeros(2)), "m", 2)
         assert facts.runs == runs
         assert [h.chunk_id for h in hits] == (["a", "b"] if runs == 0 else ["b", "a"])
+
+
+def test_decisiveness_is_the_share_of_the_top_score_the_tenth_hit_lost() -> None:
+    from banyan.retrieve.fusion import decisiveness
+
+    assert decisiveness([10.0, 8.0, 5.0]) == pytest.approx(0.5)  # fewer than 10: the last one
+    assert decisiveness([0.5] * 12) == 0.0  # flat: says nothing
+    assert decisiveness([4.0] + [1.0] * 20) == pytest.approx(0.75)
+    assert decisiveness([4.0] + [1.0] * 20, depth=1) == 0.0
+    assert decisiveness([]) == 0.0 and decisiveness([3.0]) == 0.0 and decisiveness([0.0, 0.0]) == 0.0
+    assert decisiveness([1.0, -1.0]) == 1.0  # clipped to [0, 1]
+
+
+def test_hybrid_weighs_each_list_by_how_decisive_it_is() -> None:
+    from banyan.retrieve.query import Query
+    from banyan.retrieve.routes import HybridRoute
+
+    class Fixed:
+        def __init__(self, name: str, hits: list[tuple[str, float]]) -> None:
+            self.name, self.hits = name, hits
+
+        def applies(self, q: Query) -> bool:
+            return True
+
+        def search(self, q: Query, n: int) -> list[Hit]:
+            return [Hit(c, s, (self.name,)) for c, s in self.hits[:n]]
+
+    steep = Fixed("bm25", [("a", 9.0), ("b", 2.0), ("c", 1.0)])
+    flat = Fixed("dense", [("b", 0.52), ("c", 0.51), ("a", 0.50)])
+    q = Query("which one", lambda t: np.zeros(2))
+    assert [h.chunk_id for h in HybridRoute(steep, flat, 60).search(q, 3)] == ["a", "b", "c"]
+    # equal decisiveness (or none at all): plain reciprocal-rank fusion
+    both_flat = Fixed("bm25", [("c", 1.0), ("a", 1.0), ("b", 1.0)])
+    plain = rrf({"bm25": ["c", "a", "b"], "dense": ["b", "c", "a"]}, k=60)
+    assert [h.chunk_id for h in HybridRoute(both_flat, Fixed("dense", [("b", 0.5), ("c", 0.5), ("a", 0.5)]), 60)
+            .search(Query("q", lambda t: np.zeros(2)), 3)] == [h.chunk_id for h in plain]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from banyan.embed import Embedder, covers
 from banyan.index.bm25 import BM25Index
 from banyan.index.vectors import VectorIndex
-from banyan.retrieve.fusion import rrf
+from banyan.retrieve.fusion import decisiveness, rrf
 from banyan.retrieve.query import Query
 from banyan.types import Hit
 
@@ -84,8 +84,12 @@ class HybridRoute:
         return True
 
     def search(self, q: Query, n: int) -> list[Hit]:
-        ranked = {r.name: [h.chunk_id for h in q.run(r, n)] for r in (self.bm25, self.dense) if r.applies(q)}
-        return rrf(ranked, k=self.rrf_k)
+        hits = {r.name: q.run(r, n) for r in (self.bm25, self.dense) if r.applies(q)}
+        ranked = {name: [h.chunk_id for h in found] for name, found in hits.items()}
+        weights = {name: decisiveness([h.score for h in found]) for name, found in hits.items()}
+        if not any(weights.values()):
+            weights = {}
+        return rrf(ranked, k=self.rrf_k, weights=weights or None)
 
 
 @dataclass(frozen=True)
