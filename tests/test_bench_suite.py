@@ -40,12 +40,12 @@ def test_suite_runs_what_it_finds_and_reports_the_auto_gap(tmp_path: Path) -> No
     _write(everyday, "questions_en.jsonl")
     out = tmp_path / "suite.json"
     res = CliRunner().invoke(app, ["bench", "suite", "--shared", str(shared), "--everyday", str(everyday),
-                                   "--only", "2wiki,everyday-en,cmrc,medical", "--modes", "bm25,hybrid,graph,auto",
+                                   "--only", "2wiki,everyday-en,cmrc,medical,novel", "--modes", "bm25,hybrid,graph,auto",
                                    "--embedder", "hash", "--json", str(out)])
     assert res.exit_code == 0, res.output
     result = json.loads(out.read_text())
     assert set(result["runs"]) == {"2wiki", "everyday-en"}
-    assert set(result["skipped"]) == {"cmrc", "medical"}
+    assert set(result["skipped"]) == {"cmrc", "medical", "novel"}
     for run in result["runs"].values():
         assert set(run["modes"]) == {"bm25", "hybrid", "graph", "auto"}
         assert run["n_questions"] == 3
@@ -57,3 +57,21 @@ def test_suite_runs_what_it_finds_and_reports_the_auto_gap(tmp_path: Path) -> No
 def test_suite_rejects_an_unknown_data_set(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["bench", "suite", "--shared", str(tmp_path), "--only", "hotpot"])
     assert res.exit_code == 2 and "hotpot" in res.output
+
+
+def test_a_graphrag_subset_that_cannot_be_prepared_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    from banyan.errors import BanyanError
+    from banyan.eval.suite import suite_data
+
+    medical = tmp_path / "medical"
+    _write(medical, "questions_sample5.jsonl")
+
+    def prepare(subset: str) -> Path | None:
+        if subset == "novel":
+            raise BanyanError("reading novel.parquet needs pyarrow (pip install pyarrow)")
+        return medical
+
+    found, skipped = suite_data(tmp_path / "shared", tmp_path / "everyday", 10, 5, prepare)
+    assert [(d.name, d.questions) for d in found] == [("medical", "questions_sample5.jsonl")]
+    assert skipped["novel"] == "reading novel.parquet needs pyarrow (pip install pyarrow)"
+    assert {"2wiki", "cmrc", "everyday-en", "everyday-zh"} <= set(skipped)

@@ -218,39 +218,39 @@ def bench_suite(
     shared: Annotated[Path, typer.Option(help="the shared benchmark data folder (2wikimultihopqa, cmrc2018_zh, "
                                               "graphrag_bench)")] = Path("../shared/data"),
     everyday: Annotated[Path, typer.Option(help="our everyday-documents set")] = Path("benchmarks/everyday"),
-    only: Annotated[str | None, typer.Option(help="comma list of: 2wiki, cmrc, everyday-en, everyday-zh, medical")]
-    = None,
+    only: Annotated[str | None, typer.Option(help="comma list of: 2wiki, cmrc, everyday-en, everyday-zh, medical, "
+                                                  "novel")] = None,
     modes: Annotated[str, typer.Option(help="comma-separated modes")] = "bm25,dense,hybrid,graph,hybrid+graph,auto",
     cmrc_limit: Annotated[int, typer.Option(help="first N CMRC questions")] = 500,
-    medical_sample: Annotated[int, typer.Option(help="N sampled GraphRAG-Bench medical questions (0: all)")] = 300,
+    graphrag_sample: Annotated[int, typer.Option("--graphrag-sample", "--medical-sample",
+                                                 help="N sampled questions of each GraphRAG-Bench subset (0: all)")] = 300,
     work: Annotated[Path | None, typer.Option(help="keep each data set's index under this folder")] = None,
     embedder: EmbedderOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None,
 ) -> None:
     """Every dev benchmark in one run: recall@2/5/10 per mode with same-run bm25/dense/hybrid baselines on
-    2Wiki, CMRC 2018, our everyday notes (English, Chinese) and GraphRAG-Bench medical, then recall@5 of
-    each mode side by side and how far `auto` is from the best fixed mode on each."""
+    2Wiki, CMRC 2018, our everyday notes (English, Chinese) and GraphRAG-Bench medical and novel, then
+    recall@5 of each mode side by side and how far `auto` is from the best fixed mode on each."""
     from banyan.eval.graphrag_bench import default_out_dir, prepare_graphrag_bench
     from banyan.eval.report import print_bench, wide
     from banyan.eval.suite import SUITE, run_suite, suite_data
 
-    def prepare_medical() -> Path | None:
+    def prepare_graphrag(subset: str) -> Path | None:
         src = shared / "graphrag_bench"
-        if not (src / "medical.json").is_file():
+        if subset not in chosen or not any((src / f"{subset}.{ext}").is_file() for ext in ("json", "parquet")):
             return None
-        out = default_out_dir("medical")
-        wanted = out / (f"questions_sample{medical_sample}.jsonl" if medical_sample else "questions.jsonl")
+        out = default_out_dir(subset)
+        wanted = out / (f"questions_sample{graphrag_sample}.jsonl" if graphrag_sample else "questions.jsonl")
         if not ((out / "corpus.jsonl").is_file() and wanted.is_file()):
-            console.print(f"[dim]deriving GraphRAG-Bench medical passage labels into {out} ...[/]")
-            prepare_graphrag_bench(src, "medical", out, sample=medical_sample)
+            console.print(f"[dim]deriving GraphRAG-Bench {subset} passage labels into {out} ...[/]")
+            prepare_graphrag_bench(src, subset, out, sample=graphrag_sample)
         return out
 
     chosen = [s.strip() for s in only.split(",")] if only else list(SUITE)
     unknown = [c for c in chosen if c not in SUITE]
     if unknown:
         raise typer.BadParameter(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(SUITE)}")
-    data, skipped = suite_data(shared, everyday, cmrc_limit, medical_sample,
-                               prepare_medical if "medical" in chosen else lambda: None)
+    data, skipped = suite_data(shared, everyday, cmrc_limit, graphrag_sample, prepare_graphrag)
     data = [d for d in data if d.name in chosen]
     skipped = {k: v for k, v in skipped.items() if k in chosen}
     mode_list = [m.strip() for m in modes.split(",") if m.strip()]

@@ -8,8 +8,9 @@ The data sets (all optional; a missing one is skipped and said so):
 - ``cmrc``: CMRC 2018 (``<shared>/cmrc2018_zh``), Chinese single-hop, first ``cmrc_limit`` questions;
 - ``everyday-en`` / ``everyday-zh``: our notes, reports and letters (``benchmarks/everyday``), entities
   not in titles;
-- ``medical``: GraphRAG-Bench medical with passage labels derived from its evidence sentences
-  (``eval.graphrag_bench``, prepared once into the cache), ``medical_sample`` questions.
+- ``medical`` / ``novel``: GraphRAG-Bench medical and novel with passage labels derived from their
+  evidence sentences (``eval.graphrag_bench``, prepared once into the cache), ``graphrag_sample``
+  questions each (novel needs pyarrow to read its parquet file).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from banyan.errors import BanyanError
 from banyan.eval.bench import run_retrieval_bench
 from banyan.progress import NoProgress, Progress
 
 BASELINES = ("bm25", "dense", "hybrid")
 DEFAULT_MODES = ("bm25", "dense", "hybrid", "graph", "hybrid+graph", "auto")
-SUITE = ("2wiki", "cmrc", "everyday-en", "everyday-zh", "medical")
+SUITE = ("2wiki", "cmrc", "everyday-en", "everyday-zh", "medical", "novel")
+GRAPHRAG_SUBSETS = ("medical", "novel")
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,11 @@ class SuiteResult:
                 "auto_gap_recall@5": {n: {"best_fixed": b, "gap": round(d, 2)} for n, (b, d) in gaps.items()}}
 
 
-def suite_data(shared: Path, everyday: Path, cmrc_limit: int, medical_sample: int,
-               prepare_medical: Callable[[], Path | None]) -> tuple[list[SuiteData], dict[str, str]]:
-    """The data sets found, and why the others are skipped."""
+def suite_data(shared: Path, everyday: Path, cmrc_limit: int, graphrag_sample: int,
+               prepare_graphrag: Callable[[str], Path | None]) -> tuple[list[SuiteData], dict[str, str]]:
+    """The data sets found, and why the others are skipped. ``prepare_graphrag(subset)``: the folder
+    of a GraphRAG-Bench subset's derived labels (None: not wanted or no source data; a
+    ``BanyanError`` says why it cannot be prepared)."""
     found: list[SuiteData] = []
     skipped: dict[str, str] = {}
 
@@ -74,11 +79,16 @@ def suite_data(shared: Path, everyday: Path, cmrc_limit: int, medical_sample: in
     add("cmrc", shared / "cmrc2018_zh", "questions.jsonl", cmrc_limit)
     add("everyday-en", everyday, "questions_en.jsonl")
     add("everyday-zh", everyday, "questions_zh.jsonl")
-    medical = prepare_medical()
-    if medical is None:
-        skipped["medical"] = f"no GraphRAG-Bench medical data under {shared / 'graphrag_bench'}"
-    else:
-        add("medical", medical, f"questions_sample{medical_sample}.jsonl" if medical_sample else "questions.jsonl")
+    for subset in GRAPHRAG_SUBSETS:
+        try:
+            folder = prepare_graphrag(subset)
+        except BanyanError as exc:
+            skipped[subset] = str(exc)
+            continue
+        if folder is None:
+            skipped[subset] = f"no GraphRAG-Bench {subset} data under {shared / 'graphrag_bench'}"
+        else:
+            add(subset, folder, f"questions_sample{graphrag_sample}.jsonl" if graphrag_sample else "questions.jsonl")
     return found, skipped
 
 
