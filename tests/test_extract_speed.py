@@ -80,3 +80,21 @@ def test_vectorized_ner_decoding_gives_the_entities_spacy_gives():
             assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
             assert [(t.ent_iob_, t.ent_type_) for t in a] == [(t.ent_iob_, t.ent_type_) for t in b]
     assert load_spacy().ner is not None
+
+
+def test_extraction_workers_never_collect_what_the_parent_held_when_they_forked() -> None:
+    """A forked worker that frees an inherited ONNX Runtime session (garbage in a cycle) hangs on a
+    condition variable of the parent's threads: the parent collects first and freezes the rest."""
+    import gc
+
+    from banyan.extract.english import forked_pool
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    Cycle()  # garbage the parent collects before forking
+    with forked_pool(2) as pool:
+        frozen_in_worker = pool.apply(gc.get_freeze_count)
+    assert frozen_in_worker > 0
+    assert gc.get_freeze_count() == 0  # the parent collects as before

@@ -9,6 +9,7 @@ numbers become attributes of the nearest entity, keyed by trigger words ("born",
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -16,7 +17,7 @@ from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing.pool import AsyncResult
+from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
 from banyan.errors import ConfigError
@@ -63,6 +64,22 @@ class SpacyPipeline:
         for batch in _batches(docs, batch_size):
             self.ner(batch)
             yield from batch
+
+
+def forked_pool(procs: int) -> Pool:
+    """A pool of ``procs`` worker processes whose garbage collector never frees what this process
+    held when they forked. A forked worker inherits every object of this process, including
+    ONNX Runtime sessions that are already garbage (an embedder a finished run left in a reference
+    cycle); freeing one there waits forever on a condition variable whose waiters were threads of
+    this process (a suite run hung so on its sixth data set). So: collect such garbage here, where
+    it is safe, and freeze the rest for the workers (``gc.freeze``: also keeps their copy-on-write
+    pages shared)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        return multiprocessing.get_context().Pool(procs)
+    finally:
+        gc.unfreeze()
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -350,7 +367,7 @@ class SpacyExtractor:
                 yield extract_chunks(block, schema, self.batch_size)
             return
         load_spacy()  # before the workers start: forked workers share the loaded model
-        with multiprocessing.get_context().Pool(procs) as pool:
+        with forked_pool(procs) as pool:
             pending: deque[list[AsyncResult[Extraction]]] = deque()
             for block in blocks:
                 pending.append([pool.apply_async(extract_chunks, (block[i : i + TASK_CHUNKS], schema, self.batch_size))
