@@ -78,3 +78,16 @@ def test_graph_prepares_its_walk_once():
     assert kg.walk is kg.walk
     assert kg.chunk_nodes == {"c1": 1, "c2": 2}
     assert kg.chunk_node(kg.chunk_nodes["c2"]) == "c2"
+
+
+def test_a_walk_can_reuse_a_given_node_order():
+    """A reweighted copy of a graph (a query's boosted relations) reuses the graph's own order."""
+    rng = np.random.default_rng(5)
+    trans = transition(_random_graph(rng, 200, 400))
+    own = prepare_walk(trans)
+    given = np.arange(200)[::-1].copy()
+    reused = prepare_walk(trans, given)
+    assert np.array_equal(reused.order, given)
+    seeds = np.zeros(200)
+    seeds[[3, 50]] = 1.0
+    assert np.allclose(personalized_pagerank(reused, seeds), personalized_pagerank(own, seeds), rtol=1e-12, atol=1e-15)

@@ -51,10 +51,13 @@ def locality_order(trans: sp.csr_matrix) -> np.ndarray:
     return np.asarray(reverse_cuthill_mckee(pattern, symmetric_mode=True), dtype=np.int64)
 
 
-def prepare_walk(trans: sp.csr_matrix) -> Walk:
-    """What every walk over ``trans`` reads (a graph's own walk is prepared once: ``KnowledgeGraph.walk``)."""
+def prepare_walk(trans: sp.csr_matrix, order: np.ndarray | None = None) -> Walk:
+    """What every walk over ``trans`` reads (a graph's own walk is prepared once: ``KnowledgeGraph.walk``).
+    ``order``: the node order to use (a reweighted copy of a graph reuses the graph's own, rather
+    than computing one per question); by default its ``locality_order``."""
     trans = sp.csr_matrix(trans)
-    order = locality_order(trans) if trans.shape[0] else np.zeros(0, np.int64)
+    if order is None:
+        order = locality_order(trans) if trans.shape[0] else np.zeros(0, np.int64)
     trans = trans[order][:, order].tocsr()
     trans.sort_indices()
     trans_t = trans.T.tocsr()

@@ -68,7 +68,7 @@ class GraphRetriever:
         adj = self.kg.adjacency.copy()
         for t, w in weights.items():
             adj = adj + (self.cfg.relation_boost * w) * self.kg.typed[t]
-        return prepare_walk(transition(adj.tocsr()))
+        return prepare_walk(transition(adj.tocsr()), self.kg.walk.order)  # same nodes: the graph's order
 
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
