@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banyan.graph.facts import FactTable, PhraseIndex, WalkHit, fact_relevance, walk_facts
+from banyan.graph.facts import FactTable, PhraseIndex, WalkHit, triple_relevance, walk_facts
 from banyan.retrieve.linking import name_spans
 from banyan.text import bm25_tokens, is_function_word
 
@@ -27,7 +27,7 @@ def _paths(question: str, seeds: dict[int, float], hops: int = 3, named: str = "
     stems = [s for s in dict.fromkeys(bm25_tokens(question)) if not is_function_word(s, "en")]
     names = set(bm25_tokens(named))
     asked = [s for s in stems if s not in names]
-    rel = fact_relevance(facts, index.relevance(asked), {})
+    rel = triple_relevance(facts, index.relevance(asked), {})
     named_mask = sum(1 << i for i, s in enumerate(stems) if s in names)
     return walk_facts(facts, rel, seeds, hops=hops, beam=8, phrase_masks=index.stem_masks(stems),
                       named=named_mask), len(stems)
@@ -70,9 +70,10 @@ def test_stem_prefixes_match_and_idf_weighs_rare_words() -> None:
 
 def test_relation_type_similarity_adds_and_caps_at_one() -> None:
     facts = FactTable.build(ROWS, 6, bm25_tokens)
-    rel = fact_relevance(facts, np.ones(len(facts.phrases)), {"born_in": 0.5})
+    every = np.arange(len(facts))
+    rel = triple_relevance(facts, np.ones(len(facts.phrases)), {"born_in": 0.5})[every]
     assert rel.max() == 1.0
-    rel = fact_relevance(facts, np.zeros(len(facts.phrases)), {"born_in": 0.3})
+    rel = triple_relevance(facts, np.zeros(len(facts.phrases)), {"born_in": 0.3})[every]
     assert sorted(set(np.round(rel, 3))) == [0.0, 0.3]
 
 

@@ -190,13 +190,6 @@ def triple_relevance(facts: FactTable, phrase_rel: np.ndarray, kind_weight: Mapp
     return TripleRelevance(facts, phrase_rel, np.array([kind_weight.get(k, 0.0) for k in facts.kinds]))
 
 
-def fact_relevance(facts: FactTable, phrase_rel: np.ndarray, kind_weight: Mapping[str, float]) -> np.ndarray:
-    """Per triple: how much the question asks about it (phrase words + relation type similarity), at most 1."""
-    if not len(facts):
-        return np.zeros(0)
-    return triple_relevance(facts, phrase_rel, kind_weight)[np.arange(len(facts))]
-
-
 def walk_facts(facts: FactTable, relevance: np.ndarray | TripleRelevance, seeds: Mapping[int, float], hops: int,
                beam: int, phrase_masks: np.ndarray | None = None, named: int = 0) -> dict[int, WalkHit]:
     """Chunk index -> its best path: from ``seeds`` (entity -> weight) along triples with positive
