@@ -235,6 +235,11 @@ def bench_suite(
     from banyan.eval.report import print_bench, wide
     from banyan.eval.suite import SUITE, run_suite, suite_data
 
+    chosen = [s.strip() for s in only.split(",")] if only else list(SUITE)
+    unknown = [c for c in chosen if c not in SUITE]
+    if unknown:
+        raise typer.BadParameter(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(SUITE)}")
+
     def prepare_graphrag(subset: str) -> Path | None:
         src = shared / "graphrag_bench"
         if subset not in chosen or not any((src / f"{subset}.{ext}").is_file() for ext in ("json", "parquet")):
@@ -246,10 +251,6 @@ def bench_suite(
             prepare_graphrag_bench(src, subset, out, sample=graphrag_sample)
         return out
 
-    chosen = [s.strip() for s in only.split(",")] if only else list(SUITE)
-    unknown = [c for c in chosen if c not in SUITE]
-    if unknown:
-        raise typer.BadParameter(f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(SUITE)}")
     data, skipped = suite_data(shared, everyday, cmrc_limit, graphrag_sample, prepare_graphrag)
     data = [d for d in data if d.name in chosen]
     skipped = {k: v for k, v in skipped.items() if k in chosen}

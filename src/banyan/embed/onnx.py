@@ -155,15 +155,15 @@ class OnnxEmbedder:
             return (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
 
         out = np.zeros((len(texts), self.dim), np.float32)
-        if workers >= 2:
+        if workers:
             short, batches = batches[:n_short], batches[n_short:]
-            with ThreadPoolExecutor(workers, thread_name_prefix="banyan-embed") as pool:
-                for idx, vecs in zip(short, pool.map(lambda b: pooled(b, True), short)):
-                    out[idx] = vecs
-        elif workers == 1:  # one short batch (a query): one thread does it sooner than two share it
-            short, batches = batches[:n_short], batches[n_short:]
-            for idx in short:
-                out[idx] = pooled(idx, True)
+            if workers == 1:  # one short batch (a query): one thread does it sooner than two share it
+                for idx in short:
+                    out[idx] = pooled(idx, True)
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="banyan-embed") as pool:
+                    for idx, vecs in zip(short, pool.map(lambda b: pooled(b, True), short)):
+                        out[idx] = vecs
         for idx in batches:
             out[idx] = pooled(idx, False)
         return l2_normalize(out)

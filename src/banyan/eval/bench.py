@@ -110,16 +110,12 @@ class ModeResult:
         return out
 
 
-def score_mode(bn: Banyan, questions: Sequence[Question], mode: SearchMode, depth: int) -> ModeResult:
-    """Run every question through ``mode``; recall by question type and on gold-complete ones."""
-    return score_modes(bn, questions, [mode], depth)[mode]
-
-
 def score_modes(bn: Banyan, questions: Sequence[Question], modes: Sequence[SearchMode],
                 depth: int) -> dict[SearchMode, ModeResult]:
-    """``score_mode`` for several modes, interleaved: each question runs through every mode before the
-    next one, so that a machine that slows down or speeds up mid-run (a shared or throttled CPU) shifts
-    every mode's latency alike and the latency ratios between modes hold."""
+    """Run every question through each mode; recall by question type and on gold-complete ones. The
+    modes are interleaved: each question runs through every mode before the next one, so that a
+    machine that slows down or speeds up mid-run (a shared or throttled CPU) shifts every mode's
+    latency alike and the latency ratios between modes hold."""
     results = {m: ModeResult() for m in modes}
     for q in questions:
         for mode in modes:

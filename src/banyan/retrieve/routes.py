@@ -87,9 +87,7 @@ class HybridRoute:
         hits = {r.name: q.run(r, n) for r in (self.bm25, self.dense) if r.applies(q)}
         ranked = {name: [h.chunk_id for h in found] for name, found in hits.items()}
         weights = {name: decisiveness([h.score for h in found]) for name, found in hits.items()}
-        if not any(weights.values()):
-            weights = {}
-        return rrf(ranked, k=self.rrf_k, weights=weights or None)
+        return rrf(ranked, k=self.rrf_k, weights=weights if any(weights.values()) else None)
 
 
 @dataclass(frozen=True)
