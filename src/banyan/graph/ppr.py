@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.blas import dasum
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 SPARSE_SHARE = 8
@@ -43,6 +45,13 @@ class Walk:
     order: np.ndarray
     """the node at each position"""
 
+    @cached_property
+    def position(self) -> np.ndarray:
+        """The position of each node (the inverse of ``order``)."""
+        out = np.empty_like(self.order)
+        out[self.order] = np.arange(len(self.order))
+        return out
+
 
 def locality_order(trans: sp.csr_matrix) -> np.ndarray:
     """Reverse Cuthill-McKee order of the graph's undirected pattern (nodes near each other in the
@@ -66,13 +75,17 @@ def prepare_walk(trans: sp.csr_matrix, order: np.ndarray | None = None) -> Walk:
     return Walk(trans, trans_t, dead, order)
 
 
-def _step(walk: Walk, r: np.ndarray, nz: np.ndarray | None) -> np.ndarray:
-    """``walk.trans_t @ r``, reading only the rows of ``trans`` at ``nz`` (the nonzero entries of a
-    sparse ``r``) when given. Each sum then adds the same nonzero terms in the same (column) order as
-    the full product and skips exact zeros only, so the result is bit-for-bit the full product's."""
-    if nz is None:
-        return walk.trans_t @ r
-    return walk.trans[nz].T @ r[nz]
+def _sparse_step(walk: Walk, r: np.ndarray, nz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``walk.trans_t @ r`` for an ``r`` that is zero outside ``nz``, reading only the rows of ``trans``
+    at ``nz``; and the positions those rows reach. Equal to the full product up to the order each sum
+    adds its terms in."""
+    indptr = walk.trans.indptr
+    starts = indptr[nz]
+    counts = indptr[nz + 1] - starts
+    entries = np.arange(int(counts.sum())) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    reached = walk.trans.indices[entries]
+    mass = walk.trans.data[entries] * np.repeat(r[nz], counts)
+    return np.bincount(reached, weights=mass, minlength=len(r)), reached
 
 
 def personalized_pagerank(trans: sp.csr_matrix | Walk, seeds: np.ndarray, damping: float = 0.5,
@@ -81,31 +94,42 @@ def personalized_pagerank(trans: sp.csr_matrix | Walk, seeds: np.ndarray, dampin
     back to the seed distribution otherwise. Mass at dead ends returns to the seeds. Sums to 1."""
     walk = trans if isinstance(trans, Walk) else prepare_walk(trans)
     given = np.asarray(seeds, dtype=np.float64)
-    total = given.sum()
+    nodes = np.flatnonzero(given)
+    total = given[nodes].sum()
+    out = np.zeros_like(given)
     if total <= 0:
-        return np.zeros_like(given)
-    out = np.empty_like(given)
-    out[walk.order] = _walk(walk, given[walk.order] / total, damping, max_iter, tol)
+        return out
+    at = walk.position[nodes]
+    by_position = np.argsort(at)
+    out[walk.order] = _walk(walk, at[by_position], given[nodes][by_position] / total, damping, max_iter, tol)
     return out
 
 
-def _walk(walk: Walk, s: np.ndarray, damping: float, max_iter: int, tol: float) -> np.ndarray:
-    """``personalized_pagerank`` in walk order, ``s`` normalized."""
-    seeded = np.flatnonzero(s)
-    r = s.copy()
-    sparse = True
-    diff = np.empty_like(s)
+def _walk(walk: Walk, seeded: np.ndarray, share: np.ndarray, damping: float, max_iter: int,
+          tol: float) -> np.ndarray:
+    """``personalized_pagerank`` in walk order: the seeds at positions ``seeded`` (sorted) with
+    ``share`` of the mass (summing to 1)."""
+    n = walk.trans.shape[0]
+    r = np.zeros(n)
+    r[seeded] = share
+    nz: np.ndarray | None = seeded  # while mass is on few nodes, a step reads only their rows
+    diff = np.empty(n)
     for _ in range(max_iter):
-        nz = np.flatnonzero(r) if sparse else None
-        sparse = nz is not None and len(nz) * SPARSE_SHARE < len(r)  # mass only spreads: once dense, dense
-        nxt = _step(walk, r, nz if sparse else None)
+        if nz is not None:
+            nxt, reached = _sparse_step(walk, r, nz)
+        else:
+            nxt = walk.trans_t @ r
         nxt *= damping
-        # + jump * s, where s is nonzero (elsewhere it adds an exact 0.0)
-        nxt[seeded] += (1 - damping + damping * r[walk.dead].sum()) * s[seeded]
+        nxt[seeded] += (1 - damping + damping * r[walk.dead].sum()) * share
         np.subtract(nxt, r, out=diff)
-        np.abs(diff, out=diff)
-        if diff.sum() < tol:
+        if dasum(diff) < tol:
             return nxt
+        if nz is not None:  # mass only spreads: once on many nodes, every later step is a full product
+            has_mass = np.zeros(n, dtype=bool)
+            has_mass[reached] = True
+            has_mass[seeded] = True
+            nz = np.flatnonzero(has_mass)
+            nz = nz if len(nz) * SPARSE_SHARE < n else None
         r = nxt
     return r
 
