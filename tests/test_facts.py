@@ -147,3 +147,55 @@ def test_a_question_word_matches_its_stem_and_stems_sharing_a_long_prefix() -> N
     masks = index.stem_masks(["founder", "born", "direct"])
     assert masks.tolist() == [0b001, 0b001, 0b010, 0b100, 0]
     np.testing.assert_array_equal(index.used(["born"]), [float(v == "born") for v in vocab])
+
+
+def _plain_walk(facts: FactTable, relevance: np.ndarray, seeds: dict[int, float], hops: int, beam: int,
+                phrase_masks: np.ndarray, named: int) -> dict[int, WalkHit]:
+    """The walk written as a plain loop over the frontier and its triples (what ``walk_facts`` does
+    with array operations)."""
+    def better(hit: WalkHit, than: WalkHit | None) -> bool:
+        if than is None or hit.score > than.score:
+            return True
+        return hit.score == than.score and hit.explained.bit_count() > than.explained.bit_count()
+
+    chunks: dict[int, WalkHit] = {}
+    frontier = {e: WalkHit(w, named) for e, w in seeds.items()}
+    seen = set(frontier)
+    for _ in range(hops):
+        reached: dict[int, WalkHit] = {}
+        for e, at in frontier.items():
+            for r in facts.by_entity[e].tolist():
+                if relevance[r] <= 0:
+                    continue
+                hit = WalkHit(at.score * float(relevance[r]), at.explained | int(phrase_masks[facts.phrase[r]]))
+                c = int(facts.chunk[r])
+                if better(hit, chunks.get(c)):
+                    chunks[c] = hit
+                other = int(facts.tail[r]) if int(facts.head[r]) == e else int(facts.head[r])
+                if other not in seen and better(hit, reached.get(other)):
+                    reached[other] = hit
+        if not reached:
+            break
+        frontier = dict(sorted(reached.items(), key=lambda x: -x[1].score)[:beam])
+        seen.update(frontier)
+    return chunks
+
+
+def test_walk_matches_the_plain_loop_on_random_graphs() -> None:
+    """Same paths, scores and explained words, ties included (relevances drawn from a few values so
+    that equal scores are common; several triples share a chunk and an entity pair)."""
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        n_e, n_rows = int(rng.integers(3, 40)), int(rng.integers(1, 200))
+        rows = []
+        for _ in range(n_rows):
+            h, t = rng.choice(n_e, 2, replace=False).tolist()
+            rows.append((h, t, int(rng.integers(0, 15)), f"p{rng.integers(0, 12)}", "related_to"))
+        facts = FactTable.build(rows, n_e, lambda p: [p])
+        relevance = rng.choice([0.0, 0.25, 0.5, 1.0], len(facts))
+        masks = rng.integers(0, 1 << 6, len(facts.phrases))
+        seeds = {int(e): float(rng.choice([0.5, 1.0])) for e in rng.choice(n_e, int(rng.integers(1, 4)), replace=False)}
+        hops, beam, named = int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
+        got = walk_facts(facts, relevance, seeds, hops, beam, masks, named)
+        want = _plain_walk(facts, relevance, seeds, hops, beam, masks, named)
+        assert list(got.items()) == list(want.items()), trial

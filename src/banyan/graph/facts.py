@@ -195,35 +195,68 @@ def walk_facts(facts: FactTable, relevance: np.ndarray | TripleRelevance, seeds:
     """Chunk index -> its best path: from ``seeds`` (entity -> weight) along triples with positive
     relevance, up to ``hops`` triples deep, keeping the ``beam`` best entities per hop. A path scores
     the product of the seed weight and the relevances along it; each triple's chunk keeps its best
-    path (on equal scores, the one explaining more). ``phrase_masks`` (``PhraseIndex.stem_masks``)
-    and ``named`` (the mask of the words the seeds' names use) give each path's explained words."""
-    chunks: dict[int, WalkHit] = {}
-    frontier = {e: WalkHit(w, named) for e, w in seeds.items()}
-    seen = set(frontier)
+    path (on equal scores, the one explaining more; on a full tie, the one met first). ``phrase_masks``
+    (``PhraseIndex.stem_masks``) and ``named`` (the mask of the words the seeds' names use) give each
+    path's explained words.
+
+    Each hop is a few array operations over every triple of the frontier: the best path to each chunk
+    and to each newly reached entity is the first of the steps that maximize (score, explained words),
+    the order a loop over the frontier (best entity first) and its triples would meet them in."""
+    if not seeds:
+        return {}
+    at = np.fromiter(seeds, dtype=np.int64, count=len(seeds))
+    score = np.fromiter(seeds.values(), dtype=np.float64, count=len(seeds))
+    explained = np.full(len(seeds), named, dtype=np.int64)
+    seen = np.zeros(len(facts.by_entity), dtype=bool)
+    seen[at] = True
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (chunk, score, explained) per hop
     for _ in range(hops):
-        reached: dict[int, WalkHit] = {}
-        for e, at in frontier.items():
-            rows = facts.by_entity[e]
-            if not len(rows):
-                continue
-            rel = relevance[rows]
-            for r, s in zip(rows[rel > 0].tolist(), (at.score * rel[rel > 0]).tolist()):
-                mask = at.explained | (int(phrase_masks[facts.phrase[r]]) if phrase_masks is not None else 0)
-                hit = WalkHit(s, mask)
-                c = int(facts.chunk[r])
-                if _better(hit, chunks.get(c)):
-                    chunks[c] = hit
-                other = int(facts.tail[r]) if int(facts.head[r]) == e else int(facts.head[r])
-                if other not in seen and _better(hit, reached.get(other)):
-                    reached[other] = hit
-        if not reached:
+        rows, source = _incident(facts.by_entity, at)
+        rel = relevance[rows]
+        keep = rel > 0
+        rows, source = rows[keep], source[keep]
+        step_score = score[source] * rel[keep]
+        step_explained = explained[source]
+        if phrase_masks is not None:
+            step_explained = step_explained | phrase_masks[facts.phrase[rows]]
+        found.append((facts.chunk[rows], step_score, step_explained))
+        head, tail = facts.head[rows], facts.tail[rows]
+        other = np.where(head == at[source], tail, head)
+        new = ~seen[other]
+        if not new.any():
             break
-        frontier = dict(sorted(reached.items(), key=lambda x: -x[1].score)[:beam])
-        seen.update(frontier)
-    return chunks
+        first, best = _best_by_key(other[new], step_score[new], step_explained[new])
+        reached = other[new][best]
+        by_score = np.lexsort((first, -step_score[new][best]))[:beam]  # best first; ties: met first
+        pick = best[by_score]
+        at, score, explained = reached[by_score], step_score[new][pick], step_explained[new][pick]
+        seen[at] = True
+    if not found:
+        return {}
+    chunk, chunk_score, chunk_explained = (np.concatenate(col) for col in zip(*found))
+    _, best = _best_by_key(chunk, chunk_score, chunk_explained)
+    return {c: WalkHit(s, m) for c, s, m in zip(chunk[best].tolist(), chunk_score[best].tolist(),
+                                               chunk_explained[best].tolist())}
 
 
-def _better(hit: WalkHit, than: WalkHit | None) -> bool:
-    if than is None or hit.score > than.score:
-        return True
-    return hit.score == than.score and hit.explained.bit_count() > than.explained.bit_count()
+def _incident(by_entity: Ragged, entities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of every entity in ``entities`` (in that order) and, for each row, the position of
+    its entity in ``entities``."""
+    starts = by_entity.indptr[entities]
+    counts = by_entity.indptr[entities + 1] - starts
+    offsets = np.arange(int(counts.sum())) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return by_entity.values[offsets], np.repeat(np.arange(len(entities)), counts)
+
+
+def _best_by_key(key: np.ndarray, score: np.ndarray, explained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct key, in the order keys first occur: that first occurrence, and the position of
+    the first of the entries with the highest (score, number of explained words)."""
+    idx = np.arange(len(key))
+    order = np.lexsort((idx, -np.bitwise_count(explained).astype(np.int64), -score, key))
+    sorted_key = key[order]
+    lead = np.ones(len(key), dtype=bool)
+    lead[1:] = sorted_key[1:] != sorted_key[:-1]
+    best = order[lead]
+    first = np.minimum.reduceat(idx[order], np.flatnonzero(lead))
+    by_first = np.argsort(first, kind="stable")
+    return first[by_first], best[by_first]

@@ -57,11 +57,11 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
     for n in range(min(MAX_NGRAM, len(words)), 0, -1):
         for i in range(len(words) - n + 1):
             gram = " ".join(w for w in words[i : i + n] if w)
-            if (len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
+            e = norm_index.get(gram)  # first: most n-grams name nothing, and the checks below cost more
+            if (e is None or len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
                     or not _named(tokens, i, n) or (bool(qualifier) and all(qualifier[i : i + n]))):
                 continue
-            e = norm_index.get(gram)
-            if e is not None and not any(s <= i and i + n <= t for s, t, _ in found):
+            if not any(s <= i and i + n <= t for s, t, _ in found):
                 found.append((i, i + n, e))
     return {e: 1.0 for _, _, e in found}
 
