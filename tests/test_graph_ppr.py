@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import personalized_pagerank, prepare_walk, transition
+from banyan.graph.ragged import Ragged, row_entries
 
 
 def _reference(trans: sp.csr_matrix, seeds: np.ndarray, damping: float = 0.5, max_iter: int = 100,
@@ -91,3 +92,12 @@ def test_a_walk_can_reuse_a_given_node_order():
     seeds = np.zeros(200)
     seeds[[3, 50]] = 1.0
     assert np.allclose(personalized_pagerank(reused, seeds), personalized_pagerank(own, seeds), rtol=1e-12, atol=1e-15)
+
+
+def test_row_entries_lists_the_given_rows_entries_in_order():
+    rows = Ragged.of([[5, 6], [], [7], [8, 9, 10]])
+    entries, counts = row_entries(rows.indptr, np.array([3, 1, 0, 3]))
+    assert rows.values[entries].tolist() == [8, 9, 10, 5, 6, 8, 9, 10]
+    assert counts.tolist() == [3, 0, 2, 3]
+    entries, counts = row_entries(rows.indptr, np.array([], dtype=np.int64))
+    assert len(entries) == 0 and len(counts) == 0

@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from banyan.graph.ragged import Ragged
+from banyan.graph.ragged import Ragged, row_entries
 
 MIN_PREFIX = 4
 """two stems match when one starts with the other and the shorter has at least this many letters"""
@@ -242,10 +242,8 @@ def walk_facts(facts: FactTable, relevance: np.ndarray | TripleRelevance, seeds:
 def _incident(by_entity: Ragged, entities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows of every entity in ``entities`` (in that order) and, for each row, the position of
     its entity in ``entities``."""
-    starts = by_entity.indptr[entities]
-    counts = by_entity.indptr[entities + 1] - starts
-    offsets = np.arange(int(counts.sum())) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return by_entity.values[offsets], np.repeat(np.arange(len(entities)), counts)
+    entries, counts = row_entries(by_entity.indptr, entities)
+    return by_entity.values[entries], np.repeat(np.arange(len(entities)), counts)
 
 
 def _best_by_key(key: np.ndarray, score: np.ndarray, explained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

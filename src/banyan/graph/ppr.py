@@ -20,6 +20,8 @@ import scipy.sparse as sp
 from scipy.linalg.blas import dasum
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+from banyan.graph.ragged import row_entries
+
 SPARSE_SHARE = 8
 """a step multiplies only the nonzero entries while fewer than 1/SPARSE_SHARE of the nodes have mass"""
 
@@ -79,10 +81,7 @@ def _sparse_step(walk: Walk, r: np.ndarray, nz: np.ndarray) -> tuple[np.ndarray,
     """``walk.trans_t @ r`` for an ``r`` that is zero outside ``nz``, reading only the rows of ``trans``
     at ``nz``; and the positions those rows reach. Equal to the full product up to the order each sum
     adds its terms in."""
-    indptr = walk.trans.indptr
-    starts = indptr[nz]
-    counts = indptr[nz + 1] - starts
-    entries = np.arange(int(counts.sum())) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    entries, counts = row_entries(walk.trans.indptr, nz)
     reached = walk.trans.indices[entries]
     mass = walk.trans.data[entries] * np.repeat(r[nz], counts)
     return np.bincount(reached, weights=mass, minlength=len(r)), reached

@@ -8,6 +8,14 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 
+def row_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the given ``rows`` of a CSR-style ``indptr`` keep their entries, row after row in the
+    order given, and how many each has."""
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    return np.arange(int(counts.sum())) + np.repeat(starts - (np.cumsum(counts) - counts), counts), counts
+
+
 class Ragged:
     """Row ``i`` is ``values[indptr[i]:indptr[i + 1]]``."""
 
