@@ -148,9 +148,12 @@ class PhraseIndex:
     def used(self, question_stems: Sequence[str]) -> np.ndarray:
         """Per vocabulary stem: 1 where the question uses it (``matches``)."""
         out = np.zeros(len(self.vocab))
-        for q in set(question_stems):
-            out[self.matches(q)] = 1.0
+        out[self._used_columns(question_stems)] = 1.0
         return out
+
+    def _used_columns(self, question_stems: Sequence[str]) -> np.ndarray:
+        """The vocabulary stems the question uses, sorted."""
+        return np.array(sorted({c for q in set(question_stems) for c in self.matches(q)}), dtype=np.int64)
 
     def stem_masks(self, stems: Sequence[str]) -> np.ndarray:
         """Per phrase, a bit mask of the ``stems`` it uses (bit i for ``stems[i]``, matched as in
@@ -164,10 +167,16 @@ class PhraseIndex:
 
     def relevance(self, question_stems: Sequence[str]) -> np.ndarray:
         """Per phrase: the idf-weighted share of its stems the question uses (0..1)."""
+        n_phrases = self.matrix.shape[0]
         if not self.vocab:
-            return np.zeros(self.matrix.shape[0])
-        got = self.matrix @ self.used(question_stems)
-        return np.divide(got, self._totals, out=np.zeros_like(got), where=self._totals > 0)
+            return np.zeros(n_phrases)
+        by_stem = self._by_stem  # the few stems a question uses touch few phrases: add up only theirs
+        entries, _ = row_entries(by_stem.indptr, self._used_columns(question_stems))
+        phrases = by_stem.indices[entries]
+        got = np.bincount(phrases, weights=by_stem.data[entries], minlength=n_phrases)
+        touched = np.flatnonzero(got)  # the phrases with a used stem (idf weights are positive)
+        got[touched] /= self._totals[touched]
+        return got
 
 
 @dataclass(frozen=True)
