@@ -147,6 +147,12 @@ def test_a_question_word_matches_its_stem_and_stems_sharing_a_long_prefix() -> N
     masks = index.stem_masks(["founder", "born", "direct"])
     assert masks.tolist() == [0b001, 0b001, 0b010, 0b100, 0]
     np.testing.assert_array_equal(index.used(["born"]), [float(v == "born") for v in vocab])
+    # relevance: the idf-weighted share of each phrase's stems the question uses
+    rel = index.relevance(["founder", "born"])
+    assert rel.dtype == np.float64 and rel[0] == rel[1] == rel[2] == 1.0 and rel[3] == rel[4] == 0.0
+    assert 0.0 < index.relevance(["direct", "zebra"])[3] == 1.0
+    nothing = index.relevance(["zebra"])  # no phrase uses it: zeros, and still floats
+    assert nothing.dtype == np.float64 and not nothing.any()
 
 
 def _plain_walk(facts: FactTable, relevance: np.ndarray, seeds: dict[int, float], hops: int, beam: int,

@@ -48,6 +48,16 @@ def test_prepared_walk_matches_the_plain_iteration():
                 assert np.allclose(personalized_pagerank(trans, seeds, damping), want, rtol=1e-12, atol=1e-15)
 
 
+def test_seeds_without_edges_keep_their_mass():
+    """Isolated seeds: the first sparse step reads no entries at all (and must stay in floats)."""
+    adj = sp.csr_matrix(np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
+                                  [0.0, 0.0, 0.0, 0.0]]))
+    walk = prepare_walk(transition(adj))
+    got = personalized_pagerank(walk, np.array([0.0, 0.0, 1.0, 3.0]))
+    assert got.dtype == np.float64
+    assert np.allclose(got, [0.0, 0.0, 0.25, 0.75])
+
+
 def test_prepared_walk_parts():
     adj = sp.csr_matrix(np.array([[0.0, 2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
     walk = prepare_walk(transition(adj))

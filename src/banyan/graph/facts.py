@@ -173,7 +173,8 @@ class PhraseIndex:
         by_stem = self._by_stem  # the few stems a question uses touch few phrases: add up only theirs
         entries, _ = row_entries(by_stem.indptr, self._used_columns(question_stems))
         phrases = by_stem.indices[entries]
-        got = np.bincount(phrases, weights=by_stem.data[entries], minlength=n_phrases)
+        # (as float: numpy counts an empty selection in integers, weights or not)
+        got = np.bincount(phrases, weights=by_stem.data[entries], minlength=n_phrases).astype(np.float64, copy=False)
         touched = np.flatnonzero(got)  # the phrases with a used stem (idf weights are positive)
         got[touched] /= self._totals[touched]
         return got

@@ -84,7 +84,8 @@ def _sparse_step(walk: Walk, r: np.ndarray, nz: np.ndarray) -> tuple[np.ndarray,
     entries, counts = row_entries(walk.trans.indptr, nz)
     reached = walk.trans.indices[entries]
     mass = walk.trans.data[entries] * np.repeat(r[nz], counts)
-    return np.bincount(reached, weights=mass, minlength=len(r)), reached
+    # as float: numpy counts an empty selection (seeds without edges) in integers, weights or not
+    return np.bincount(reached, weights=mass, minlength=len(r)).astype(np.float64, copy=False), reached
 
 
 def personalized_pagerank(trans: sp.csr_matrix | Walk, seeds: np.ndarray, damping: float = 0.5,
