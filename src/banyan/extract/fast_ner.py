@@ -10,7 +10,7 @@ component's time, for a few hundred floating-point operations per token.
 Every NER transition consumes exactly one token, so all documents of a batch advance in lockstep:
 ``decode`` takes step t of every document at once with numpy, using spaCy's own layers for the
 per-token part and the same operations in the same order for the per-transition part (the upper
-layer's product through the same BLIS kernel): the entities are identical. Documents come fresh
+layer's product through the model's own ``ops``): the entities are identical. Documents come fresh
 from the pipeline (no preset entities), so the validity rules reduce to the few tests below.
 ``FastNer.load`` gives None for any ``ner`` this does not cover (beam search, another transition
 system or state shape): it then stays in the pipeline as it is.
