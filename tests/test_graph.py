@@ -1,5 +1,6 @@
 """Schema, extraction, resolution, PPR and provenance of the knowledge graph (no LLM)."""
 
+import itertools
 import json
 
 import numpy as np
@@ -14,6 +15,7 @@ from banyan.extract.base import Mention, normalize_name
 from banyan.extract.chinese import extract_chunk_zh
 from banyan.extract.english import SpacyExtractor
 from banyan.extract.schema import load_schema
+from banyan.graph import resolve as resolution
 from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.graph.resolve import resolve
 from banyan.types import Chunk
@@ -150,6 +152,25 @@ def test_embedding_merge_and_keep_apart_and_title_alias():
     apart, _ = resolve(mentions, embed, threshold=0.9, keep_apart={("frank lloyd", "frank w lloyd")})
     by_norm = {n: e for e in apart for n in e.aliases}
     assert by_norm["frank lloyd"] is not by_norm["frank w lloyd"]
+
+
+def test_embedding_pairs_are_every_eligible_pair_sharing_a_word_in_name_order(monkeypatch):
+    mentions = [_m("lothair ii"), _m("lothair i"), _m("king lothair ii", "person"), _m("lothair", "location"),
+                _m("ray charles"), _m("charles ray"), _m("ray charles band"), _m("paris")]
+    groups = resolution.group_mentions(mentions)
+    kinds = {n: g.type for n, g in groups.items()}
+    plain = sorted({(a, b) for a, b in itertools.combinations(sorted(groups), 2)
+                    if set(a.split()) & set(b.split()) - {"of", "the"} and resolution.numerals(a) == resolution.numerals(b)
+                    and resolution.compatible(kinds[a], kinds[b]) and sorted(a.split()) != sorted(b.split())})
+    assert resolution.embedding_pairs(groups, kinds) == plain
+    assert ("lothair ii", "king lothair ii") not in plain and ("king lothair ii", "lothair ii") in plain
+    assert not any("lothair i" in p and "lothair ii" in p for p in plain)  # numerals differ
+    assert ("charles ray", "ray charles") not in plain  # same words, other order
+    vecs = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+    ia, ib = np.array([0, 1, 2, 6, 3]), np.array([5, 4, 2, 0, 1])
+    monkeypatch.setattr(resolution, "SCORE_BLOCK", 2)  # scored two pairs at a time: the same
+    assert np.array_equal(resolution.pair_scores(vecs, ia, ib), np.einsum("ij,ij->i", vecs[ia], vecs[ib]))
+    assert resolution.candidate_pairs({}).shape == (0, 2)
 
 
 # -- PPR and paths -----------------------------------------------------------------------------

@@ -96,31 +96,52 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def candidate_pairs(groups: dict[str, NameGroup], max_block: int = 50) -> list[tuple[str, str]]:
-    """Pairs of names sharing a content word, blocked by that word (skipping very common words)."""
-    by_word: dict[str, list[str]] = defaultdict(list)
-    for norm in groups:
+def candidate_pairs(groups: dict[str, NameGroup], max_block: int = 50) -> np.ndarray:
+    """Pairs of names sharing a content word, blocked by that word (skipping very common words): rows
+    ``(a, b)`` of positions in ``sorted(groups)``, a < b, each pair once, in order."""
+    names = sorted(groups)
+    by_word: dict[str, list[int]] = defaultdict(list)
+    for i, norm in enumerate(names):
         for w in set(norm.split()) - _STOP:
             if not _NUMERAL.match(w) and len(w) > 1:
-                by_word[w].append(norm)
-    pairs: set[tuple[str, str]] = set()
-    for names in by_word.values():
-        if 2 <= len(names) <= max_block:
-            pairs.update(itertools.combinations(sorted(names), 2))  # distinct names: a < b in each pair
-    return sorted(pairs)
+                by_word[w].append(i)  # ascending: a block's pairs come out with a < b
+    n = len(names)
+    codes = np.fromiter((a * n + b for ids in by_word.values() if 2 <= len(ids) <= max_block
+                         for a, b in itertools.combinations(ids, 2)), dtype=np.int64)
+    codes = np.unique(codes)  # sorted: by first name, then second
+    return np.stack([codes // max(n, 1), codes % max(n, 1)], axis=1)
+
+
+def _codes(values: Sequence[object]) -> np.ndarray:
+    """Each value's number, equal values numbered alike."""
+    seen: dict[object, int] = {}
+    return np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(values))
 
 
 def embedding_pairs(groups: dict[str, NameGroup], kinds: dict[str, str]) -> list[tuple[str, str]]:
     """Candidate pairs that may merge by embedding: same numerals and distinguishing words,
     compatible types (``kinds``: each name's type), and not the same words in another order ("ray
-    charles" / "charles ray": different names, not variants)."""
-    nums: dict[str, frozenset[str]] = {}
-    words: dict[str, list[str]] = {}
-    for norm in groups:
-        nums[norm] = numerals(norm)
-        words[norm] = sorted(norm.split())
-    return [(a, b) for a, b in candidate_pairs(groups) if nums[a] == nums[b]
-            and compatible(kinds[a], kinds[b]) and words[a] != words[b]]
+    charles" / "charles ray": different names, not variants). Sorted by name, then by the other name."""
+    names = sorted(groups)
+    pairs = candidate_pairs(groups)
+    nums = _codes([numerals(n) for n in names])
+    words = _codes([tuple(sorted(n.split())) for n in names])
+    kind = _codes([OTHER] + [kinds[n] for n in names])[1:]  # OTHER is number 0
+    a, b = pairs[:, 0], pairs[:, 1]
+    keep = (nums[a] == nums[b]) & ((kind[a] == kind[b]) | (kind[a] == 0) | (kind[b] == 0)) & (words[a] != words[b])
+    return [(names[i], names[j]) for i, j in pairs[keep].tolist()]
+
+
+SCORE_BLOCK = 16384
+"""pairs scored at a time: gathering both sides' vectors for every pair at once costs ten times as much"""
+
+
+def pair_scores(vecs: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Cosine of each pair ``(vecs[ia[k]], vecs[ib[k]])`` of unit vectors."""
+    out = np.empty(len(ia), dtype=np.result_type(vecs.dtype, np.float32))
+    for i in range(0, len(ia), SCORE_BLOCK):
+        out[i : i + SCORE_BLOCK] = np.einsum("ij,ij->i", vecs[ia[i : i + SCORE_BLOCK]], vecs[ib[i : i + SCORE_BLOCK]])
+    return out
 
 
 def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray] | None = None,
@@ -177,7 +198,7 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
             vecs = embed([groups[n].name for n in names])
             ia = np.array([pos[a] for a, _ in pairs])
             ib = np.array([pos[b] for _, b in pairs])
-            scores = np.einsum("ij,ij->i", vecs[ia], vecs[ib])
+            scores = pair_scores(vecs, ia, ib)
             for k in np.flatnonzero(scores >= threshold):
                 merge(pairs[k][0], pairs[k][1], "embedding", float(scores[k]))
 
