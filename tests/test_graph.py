@@ -14,7 +14,7 @@ from banyan.errors import ConfigError
 from banyan.extract.base import Mention, normalize_name
 from banyan.extract.chinese import extract_chunk_zh
 from banyan.extract.english import SpacyExtractor
-from banyan.extract.schema import load_schema
+from banyan.extract.schema import OTHER, load_schema
 from banyan.graph import resolve as resolution
 from banyan.graph.ppr import bounded_paths, personalized_pagerank, transition
 from banyan.graph.resolve import resolve
@@ -155,22 +155,29 @@ def test_embedding_merge_and_keep_apart_and_title_alias():
 
 
 def test_embedding_pairs_are_every_eligible_pair_sharing_a_word_in_name_order(monkeypatch):
-    mentions = [_m("lothair ii"), _m("lothair i"), _m("king lothair ii", "person"), _m("lothair", "location"),
-                _m("ray charles"), _m("charles ray"), _m("ray charles band"), _m("paris")]
-    groups = resolution.group_mentions(mentions)
+    names = {"lothair ii": OTHER, "lothair i": OTHER, "king lothair ii": "person", "lothair": "location",
+             "louis ii": OTHER, "ray charles": OTHER, "charles ray": OTHER, "ray charles band": OTHER, "paris": OTHER,
+             "bank of england": "organization", "duke of england": "person", "duke of york": "person", "a b": OTHER}
+    groups = resolution.group_mentions([_m(n, t) for n, t in names.items()])
     kinds = {n: g.type for n, g in groups.items()}
-    plain = sorted({(a, b) for a, b in itertools.combinations(sorted(groups), 2)
-                    if set(a.split()) & set(b.split()) - {"of", "the"} and resolution.numerals(a) == resolution.numerals(b)
-                    and resolution.compatible(kinds[a], kinds[b]) and sorted(a.split()) != sorted(b.split())})
+    content = {n: {w for w in n.split() if len(w) > 1 and w not in {"of", "ii", "i"}} for n in groups}  # no numerals
+    plain = sorted((a, b) for a, b in itertools.combinations(sorted(groups), 2)
+                   if content[a] & content[b] and resolution.numerals(a) == resolution.numerals(b)
+                   and resolution.compatible(kinds[a], kinds[b]) and sorted(a.split()) != sorted(b.split()))
     assert resolution.embedding_pairs(groups, kinds) == plain
-    assert ("lothair ii", "king lothair ii") not in plain and ("king lothair ii", "lothair ii") in plain
+    assert ("king lothair ii", "lothair ii") in plain and ("lothair ii", "louis ii") not in plain  # "ii" is no word
     assert not any("lothair i" in p and "lothair ii" in p for p in plain)  # numerals differ
     assert ("charles ray", "ray charles") not in plain  # same words, other order
+    assert ("bank of england", "duke of england") not in plain  # organization and person
+    assert ("duke of england", "duke of york") in plain and ("bank of england", "duke of york") not in plain
+    ray = {n: g for n, g in groups.items() if "ray" in n}  # three names share "ray" and "charles": blocks of 3
+    assert len(resolution.candidate_pairs(ray, max_block=3)) == 3
+    assert len(resolution.candidate_pairs(ray, max_block=2)) == 0  # blocks over max_block pair nothing
+    assert resolution.candidate_pairs({}).shape == (0, 2)
     vecs = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
     ia, ib = np.array([0, 1, 2, 6, 3]), np.array([5, 4, 2, 0, 1])
     monkeypatch.setattr(resolution, "SCORE_BLOCK", 2)  # scored two pairs at a time: the same
     assert np.array_equal(resolution.pair_scores(vecs, ia, ib), np.einsum("ij,ij->i", vecs[ia], vecs[ib]))
-    assert resolution.candidate_pairs({}).shape == (0, 2)
 
 
 # -- PPR and paths -----------------------------------------------------------------------------

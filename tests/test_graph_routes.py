@@ -97,16 +97,10 @@ def test_which_titles_name_an_entity() -> None:
     assert not names_each_other("上海", "上海轨道交通16号线 (2010年前)")  # a longer name, not a homonym
 
 
-def test_name_prefixes_stop_the_n_gram_search_without_changing_the_links() -> None:
-    from banyan.text import name_prefixes
-
-    index = {"ada obi": 0, "ada": 1, "the house by the grey river 1931 novel": 2, "grey river": 3, "kestrel bay": 4}
-    prefixes = name_prefixes(index)
-    assert {"ada", "ada obi", "the house by the grey", "grey"} <= prefixes and "obi" not in prefixes
-    for text in ["Who wrote The House by the Grey River (1931 Novel) and where is Kestrel Bay?",
-                 "Did Ada Obi meet Ada at the Grey River?", "Ada, Obi and ada obi", ""]:
-        tokens = word_tokens(text)
-        inside = parenthesized(text, tokens)
-        assert exact_links(tokens, index, "en", inside, prefixes) == exact_links(tokens, index, "en", inside)
-    tokens = word_tokens("Did Ada Obi meet Ada at the Grey River?")
-    assert exact_links(tokens, index, "en", (), prefixes) == {0: 1.0, 1: 1.0, 3: 1.0}
+def test_exact_links_keep_the_longest_match_and_drop_those_inside_it() -> None:
+    index = {"ada obi": 0, "ada": 1, "grey river": 3, "river": 5, "kestrel bay": 4}
+    tokens = word_tokens("Did Ada Obi meet Ada at the Grey River near Kestrel Bay?")
+    assert exact_links(tokens, index) == {0: 1.0, 1: 1.0, 3: 1.0, 4: 1.0}  # "river" is inside "grey river"
+    assert exact_links(word_tokens("The River and Ada"), index) == {5: 1.0, 1: 1.0}
+    assert exact_links(word_tokens("Ada, Obi"), index) == {0: 1.0}  # punctuation between words is no word
+    assert exact_links([], index) == {}

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -86,10 +86,10 @@ def _jieba() -> Any:
 def _jieba_posseg() -> Any:
     """jieba's part-of-speech tagger: loaded only where tags are asked for (0.4 s, which segmenting the odd
     Chinese phrase of an English corpus need not pay)."""
-    jieba = _jieba()
-    import jieba.posseg
+    _jieba()
+    from jieba import posseg
 
-    return jieba.posseg
+    return posseg
 
 
 def segment_zh(text: str) -> list[str]:
@@ -166,13 +166,3 @@ NAME_CONNECTORS = frozenset({"of", "the", "de", "da", "von", "van", "du", "la", 
 def is_function_word(word: str, lang: str = "en") -> bool:
     """Whether ``word`` (lowercased) is a closed-class word of ``lang``."""
     return word.lower() in (FUNCTION_WORDS_ZH if lang == "zh" else FUNCTION_WORDS_EN)
-
-
-def name_prefixes(names: Iterable[str]) -> frozenset[str]:
-    """Every leading run of words of every normalized name ("ada", "ada obi" for "ada obi"): an n-gram
-    that is not one of them starts no name, so ``exact_links`` stops extending it."""
-    out: set[str] = set()
-    for name in names:
-        words = name.split(" ")
-        out.update(" ".join(words[:n]) for n in range(1, len(words) + 1))
-    return frozenset(out)

@@ -9,15 +9,13 @@ numbers become attributes of the nearest entity, keyed by trigger words ("born",
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
 import re
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
 from banyan.errors import ConfigError
@@ -25,6 +23,7 @@ from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
 from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
 from banyan.extract.fast_ner import FastNer
 from banyan.extract.schema import OTHER, Schema
+from banyan.extract.spacy_runtime import forked_pool, numpy_matmul, one_blas_thread
 from banyan.text import NAME_CONNECTORS
 from banyan.types import Chunk
 
@@ -66,30 +65,6 @@ class SpacyPipeline:
             yield from batch
 
 
-def _worker_start() -> None:
-    """Each extraction worker multiplies matrices on one thread (two workers share two cores: a
-    BLAS that starts its own threads in each would oversubscribe them)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
-def forked_pool(procs: int) -> Pool:
-    """A pool of ``procs`` worker processes whose garbage collector never frees what this process
-    held when they forked. A forked worker inherits every object of this process, including
-    ONNX Runtime sessions that are already garbage (an embedder a finished run left in a reference
-    cycle); freeing one there waits forever on a condition variable whose waiters were threads of
-    this process (a suite run hung so on its sixth data set). So: collect such garbage here, where
-    it is safe, and freeze the rest for the workers (``gc.freeze``: also keeps their copy-on-write
-    pages shared)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        return multiprocessing.get_context().Pool(procs, initializer=_worker_start)
-    finally:
-        gc.unfreeze()
-
-
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
@@ -109,22 +84,6 @@ def fast_ner(nlp: Any, name: str = "ner") -> FastNer | None:
     decoder = FastNer(nlp.get_pipe(name))
     nlp.disable_pipe(name)
     return decoder
-
-
-def numpy_matmul(nlp: Any) -> None:
-    """Have every layer of ``nlp``'s components (disabled ones too) multiply matrices with numpy's BLAS
-    instead of thinc's bundled BLIS: the same products, about 1.5x faster on a core at the shapes of
-    ``en_core_web_sm`` (tok2vec: 2.15 -> 1.89 ms per 2Wiki chunk), equal up to float rounding. The
-    parser's compiled per-transition step keeps its own BLIS calls."""
-    from thinc.api import NumpyOps
-
-    ops = NumpyOps(use_blis=False)
-    for _, component in nlp.components:
-        model = getattr(component, "model", None)
-        if model is not None and hasattr(model, "walk"):
-            for node in model.walk():
-                if type(node.ops) is NumpyOps:
-                    node.ops = ops
 
 
 @lru_cache(maxsize=2)
@@ -388,8 +347,9 @@ class SpacyExtractor:
         while the caller handles (stores) the last one; ``total``: the chunks in all blocks."""
         procs = self.processes(total)
         if procs <= 1:
-            for block in blocks:
-                yield extract_chunks(block, schema, self.batch_size)
+            with one_blas_thread():
+                for block in blocks:
+                    yield extract_chunks(block, schema, self.batch_size)
             return
         load_spacy()  # before the workers start: forked workers share the loaded model
         with forked_pool(procs) as pool:

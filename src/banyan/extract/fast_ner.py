@@ -10,7 +10,8 @@ component's time, for a few hundred floating-point operations per token.
 Every NER transition consumes exactly one token, so all documents of a batch advance in lockstep:
 ``decode`` takes step t of every document at once with numpy, using spaCy's own layers for the
 per-token part and the same operations in the same order for the per-transition part (the upper
-layer's product through the model's own ``ops``): the entities are identical. Documents come fresh
+layer's product through BLIS, as spaCy's compiled step computes it, whatever ``ops`` the model's
+layers use): the entities are identical. Documents come fresh
 from the pipeline (no preset entities), so the validity rules reduce to the few tests below.
 ``FastNer.load`` gives None for any ``ner`` this does not cover (beam search, another transition
 system or state shape): it then stays in the pipeline as it is.
@@ -77,6 +78,9 @@ class FastNer:
         self.unseen = np.array(unseen, np.int64)
         self._begin, self._in, self._last = (self.moves.mask(k) for k in (BEGIN, IN, LAST))
         self._unit, self._out = self.moves.mask(UNIT), self.moves.mask(OUT)
+        from thinc.api import NumpyOps
+
+        self._upper_ops = NumpyOps()  # BLIS, as spaCy's compiled step (thinc's CBlas) multiplies
 
     @staticmethod
     def supports(ner: Any) -> bool:
@@ -120,7 +124,7 @@ class FastNer:
         ent_start = np.zeros(n, np.int64)
         ent_label = np.zeros(n, np.uint64)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        ops = model.ops
+        ops = self._upper_ops
         n_pieces = model.layers[1].get_dim("nP")
         for t in range(int(lengths.max())):
             act = np.flatnonzero(lengths > t)

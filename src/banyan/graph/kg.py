@@ -23,7 +23,7 @@ from banyan.graph.ppr import Walk, prepare_walk, transition
 from banyan.graph.ragged import PairChunks, Ragged
 from banyan.graph.resolve import NameGroup, group_mentions
 from banyan.store import IndexStore
-from banyan.text import bm25_tokens, name_prefixes
+from banyan.text import bm25_tokens
 from banyan.types import Entity
 
 TOPIC_WEIGHT = 3.0
@@ -69,11 +69,6 @@ class KnowledgeGraph:
 
     # Derived once on first use, never stored in the array cache. Safe to share: two threads that
     # race to build one compute the same value and either may win.
-    @cached_property
-    def name_prefixes(self) -> frozenset[str]:
-        """Every leading run of words of every entity's normalized name (``text.name_prefixes``)."""
-        return name_prefixes(self.norm_index)
-
     @cached_property
     def chunk_nodes(self) -> dict[str, int]:
         """Chunk id -> its node id."""

@@ -72,7 +72,7 @@ class GraphRetriever:
 
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
-        links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens), self.kg.name_prefixes)
+        links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens))
         qualified = qualifiers(q.text)
         spans = [m for m in self.mentions(q.text, self.schema)
                  if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualified]

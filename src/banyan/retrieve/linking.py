@@ -9,7 +9,7 @@ name embedding. A search never loads spaCy.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 
 from banyan.extract.schema import Schema
 from banyan.text import NAME_CONNECTORS, detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
@@ -48,11 +48,11 @@ def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
 
 
 def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
-                qualifier: Sequence[bool] = (), prefixes: Container[str] | None = None) -> dict[int, float]:
+                qualifier: Sequence[bool] = ()) -> dict[int, float]:
     """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
     An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
     "Mercury (Planet)", "Kestrel Bay (2004 Novel)" qualify the name before them and name no entity).
-    ``prefixes``: ``text.name_prefixes`` of ``norm_index``'s names (the same links, fewer look-ups)."""
+    Each start's n-grams grow a word at a time; the longest matches are kept first."""
     words = [normalize_name(t) for t in tokens]
     hits: list[tuple[int, int, int]] = []  # (-length, start, entity): the longest first, then left to right
     for i in range(len(words)):
@@ -61,8 +61,6 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
             word = words[i + n - 1]
             if word:
                 gram = f"{gram} {word}" if gram else word
-            if prefixes is not None and gram and gram not in prefixes:
-                break  # no name starts with these words
             e = norm_index.get(gram)  # first: most n-grams name nothing, and the checks below cost more
             if (e is None or len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
                     or not _named(tokens, i, n) or (bool(qualifier) and all(qualifier[i : i + n]))):
