@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from multiprocessing.pool import Pool
 from typing import Any
@@ -38,12 +37,11 @@ def _limit_blas() -> Any:
     return partial(threadpool_limits, 1, user_api="blas")
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Parse on one BLAS thread, as thinc's BLIS did: parsing runs in one process per core, or beside
-    searches and ONNX Runtime's threads in a server, and small products gain nothing from more."""
-    with _limit_blas()():
-        yield
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """Parse on one BLAS thread, as thinc's BLIS did (a context manager): parsing runs in one process
+    per core, or beside searches and ONNX Runtime's threads in a server, and small products gain
+    nothing from more."""
+    return _limit_blas()()
 
 
 def forked_pool(procs: int) -> Pool:

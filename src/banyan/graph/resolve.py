@@ -118,10 +118,11 @@ def _codes(values: Sequence[object]) -> np.ndarray:
     return np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(values))
 
 
-def embedding_pairs(groups: dict[str, NameGroup], kinds: dict[str, str]) -> list[tuple[str, str]]:
+def embedding_pairs(groups: dict[str, NameGroup], kinds: dict[str, str]) -> np.ndarray:
     """Candidate pairs that may merge by embedding: same numerals and distinguishing words,
     compatible types (``kinds``: each name's type), and not the same words in another order ("ray
-    charles" / "charles ray": different names, not variants). Sorted by name, then by the other name."""
+    charles" / "charles ray": different names, not variants). Rows ``(a, b)`` of positions in
+    ``sorted(groups)``, as ``candidate_pairs`` orders them."""
     names = sorted(groups)
     pairs = candidate_pairs(groups)
     nums = _codes([numerals(n) for n in names])
@@ -129,7 +130,7 @@ def embedding_pairs(groups: dict[str, NameGroup], kinds: dict[str, str]) -> list
     kind = _codes([OTHER] + [kinds[n] for n in names])[1:]  # OTHER is number 0
     a, b = pairs[:, 0], pairs[:, 1]
     keep = (nums[a] == nums[b]) & ((kind[a] == kind[b]) | (kind[a] == 0) | (kind[b] == 0)) & (words[a] != words[b])
-    return [(names[i], names[j]) for i, j in pairs[keep].tolist()]
+    return pairs[keep]
 
 
 SCORE_BLOCK = 16384
@@ -192,15 +193,14 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
     # embeddings
     if embed is not None:
         pairs = embedding_pairs(groups, kinds)
-        if pairs:
-            names = sorted({n for p in pairs for n in p})
-            pos = {n: i for i, n in enumerate(names)}
-            vecs = embed([groups[n].name for n in names])
-            ia = np.array([pos[a] for a, _ in pairs])
-            ib = np.array([pos[b] for _, b in pairs])
-            scores = pair_scores(vecs, ia, ib)
+        if len(pairs):
+            names = sorted(groups)
+            used, at = np.unique(pairs.ravel(), return_inverse=True)  # the names the pairs use, in name order
+            vecs = embed([groups[names[i]].name for i in used.tolist()])
+            at = at.reshape(pairs.shape)
+            scores = pair_scores(vecs, at[:, 0], at[:, 1])
             for k in np.flatnonzero(scores >= threshold):
-                merge(pairs[k][0], pairs[k][1], "embedding", float(scores[k]))
+                merge(names[pairs[k, 0]], names[pairs[k, 1]], "embedding", float(scores[k]))
 
     clusters: dict[str, list[str]] = defaultdict(list)
     for norm in groups:
