@@ -154,6 +154,25 @@ def test_embedding_merge_and_keep_apart_and_title_alias():
     assert by_norm["frank lloyd"] is not by_norm["frank w lloyd"]
 
 
+def test_a_title_is_an_alias_only_where_it_can_name_the_topic():
+    mentions = [_m("priya raman", "person", chunk="n1", topic=True),  # a note about Priya under a dated title
+                Mention("n1", "Stand-up 3 December", "stand up 3 december", "person", -1, -1, True),
+                _m("samuel langhorne clemens", "person", chunk="w1", topic=True),  # a pen name the text names
+                Mention("w1", "Mark Twain", "mark twain", "person", -1, -1, True), _m("mark twain", chunk="w2"),
+                _m("bahrām beyzāie", "person", chunk="w3", topic=True),  # accents aside, they share a word
+                Mention("w3", "Bahram Beyzai", "bahram beyzai", "person", -1, -1, True),
+                _m("广东", "location", chunk="z1", topic=True),  # Chinese: a shared prefix is not a shared word
+                Mention("z1", "广东广播电视台", "广东广播电视台", "location", -1, -1, True)]
+    entities, merges = resolve(mentions, None)
+    by_norm = {n: e for e in entities for n in e.aliases}
+    assert by_norm["stand up 3 december"] is not by_norm["priya raman"]
+    assert by_norm["stand up 3 december"].type == OTHER and by_norm["priya raman"].type == "person"
+    assert by_norm["mark twain"] is by_norm["samuel langhorne clemens"]
+    assert by_norm["bahram beyzai"] is by_norm["bahrām beyzāie"]
+    assert by_norm["广东广播电视台"] is not by_norm["广东"]
+    assert {m.rule for m in merges} == {"title"}
+
+
 def test_embedding_pairs_are_every_eligible_pair_sharing_a_word_in_name_order(monkeypatch):
     names = {"lothair ii": OTHER, "lothair i": OTHER, "king lothair ii": "person", "lothair": "location",
              "louis ii": OTHER, "ray charles": OTHER, "charles ray": OTHER, "ray charles band": OTHER, "paris": OTHER,

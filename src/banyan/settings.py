@@ -136,7 +136,7 @@ class RetrievalSettings(_Section):
     auto_graph_min_titled: float = Field(
         0.5, ge=0, le=1, description="`auto` uses auto_modes only when at least this share of documents "
         "are about an entity their title names (graph.corpus.entity_titled_share; measured when entities are "
-        "resolved: 2Wiki 0.85, our everyday notes 0.29, GraphRAG-Bench medical 0.04); otherwise auto_with_graph")
+        "resolved: 2Wiki 0.84, our everyday notes 0.01, GraphRAG-Bench medical 0.0); otherwise auto_with_graph")
     k: int = Field(10, ge=1)
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion constant")
     candidates: int = Field(100, ge=1, description="hits each route contributes before fusion")

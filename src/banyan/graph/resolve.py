@@ -1,6 +1,8 @@
 """Entity resolution: group mentions into entities. Pure functions; every merge is recorded.
 
-0. A document's title is an alias of the entity its first chunk is about (rule ``title``).
+0. A document's title is an alias of the entity its first chunk is about (rule ``title``) where it can
+   name it: it shares a word with that entity's name, or some text names the title too. Other titles
+   ("Re: shipment delay", "Medical #0185") are entities of their own, of no type.
 1. Mentions with the same normalized name are one entity, typed by majority vote (a typed vote
    beats 'other'): "Lothair II" and "Lothair Ii" both normalize to "lothair ii".
 2. Names that differ only by accents are merged (rule ``accent``).
@@ -19,7 +21,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -67,6 +69,16 @@ def acronym_of(norm: str) -> str:
 def numerals(norm: str) -> frozenset[str]:
     """Numbers, roman numerals and distinguishing words (jr, south, ...): merging needs them equal."""
     return frozenset(w for w in norm.split() if _NUMERAL.match(w) or w in _DISTINGUISHING)
+
+
+def title_names(title: str, topic: str | None) -> bool:
+    """Whether a document title (normalized) can name its first chunk's topic: they share a word,
+    accents aside ("Frank Lloyd" / "Frank William George Lloyd"). Titles that share none ("Mark Twain"
+    over "Samuel Langhorne Clemens") are aliases only where some text names them too (``resolve``).
+    Chinese names have no spaces: they share a word only when equal ("广东" is not "广东广播电视台")."""
+    if topic is None:
+        return False
+    return bool(set(strip_accents(title).split()) & set(strip_accents(topic).split()) - _STOP)
 
 
 def group_mentions(mentions: Sequence[Mention]) -> dict[str, NameGroup]:
@@ -148,6 +160,14 @@ def pair_scores(vecs: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
 def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray] | None = None,
             threshold: float = 0.93, keep_apart: set[tuple[str, str]] | None = None) -> tuple[list[Entity], list[Merge]]:
     """Entities and the merges that formed them. ``embed`` maps names to unit vectors (optional)."""
+    topics = {m.chunk_id: m.norm for m in mentions if m.topic and m.start >= 0}
+    named = {m.norm for m in mentions if m.start >= 0}
+    aliases = {m.norm for m in mentions
+               if m.start < 0 and (m.norm in named or title_names(m.norm, topics.get(m.chunk_id)))}
+    # a title that names neither its chunk's topic nor anything the text names ("Stand-up 3 December" over a
+    # note about Priya Raman) is its own entity, of no type: not an alias that would take the topic's type
+    mentions = [m if m.start >= 0 or m.norm in aliases or m.chunk_id not in topics else replace(m, type=OTHER)
+                for m in mentions]
     groups = group_mentions(mentions)
     kinds = {norm: g.type for norm, g in groups.items()}  # each group's voted type, computed once
     apart = keep_apart or set()
@@ -164,13 +184,12 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
         why.setdefault(a, (rule, score))
         why.setdefault(b, (rule, score))
 
-    # document titles: an alias (start == -1) joins the topic mention of its chunk
+    # document titles: an alias (start == -1) joins the topic mention of its chunk where it names it
     # A one-word topic under a longer title ("Richard" / "Richard Filangieri") is more often a
     # misparse than a short name for the same thing: such pairs stay apart.
-    topics = {m.chunk_id: m.norm for m in mentions if m.topic and m.start >= 0}
     for m in mentions:
         topic = topics.get(m.chunk_id)
-        if m.start < 0 and topic and topic != m.norm and (" " in topic or " " not in m.norm):
+        if m.start < 0 and topic and topic != m.norm and m.norm in aliases and (" " in topic or " " not in m.norm):
             merge(topic, m.norm, "title", 1.0)
     # accents
     by_plain: dict[str, list[str]] = defaultdict(list)
