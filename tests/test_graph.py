@@ -301,3 +301,31 @@ def test_relations_outside_the_schema_domain_and_range_are_untyped(tmp_path, sam
         assert after[(founded[0].head, founded[0].phrase, founded[0].tail)] == "related_to"
         assert after[(born[0].head, born[0].phrase, born[0].tail)] == "born_in"
         assert st.untype_out_of_range(rules, untyped="related_to", wildcard="other") == 0
+
+
+def test_an_index_resolved_under_older_rules_resolves_again(tmp_path, store_url):
+    from dataclasses import replace as dc_replace
+
+    from banyan.graph.build import RESOLUTION_RULES, RESOLUTION_RULES_META
+
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    (corpus / "standup.md").write_text("# Stand-up 3 December\n\nPriya Raman said the billing migration is "
+                                       "blocked on the Postgres upgrade.\n", encoding="utf-8")
+    with Banyan(tmp_path / "idx", {**HASH, "store": {"url": store_url}}) as bn:
+        bn.index([corpus])
+        st = bn.store
+        priya, title = st.find_entity("priya raman"), st.find_entity("stand up 3 december")
+        assert priya is not title and title.type == OTHER
+        assert st.get_meta(RESOLUTION_RULES_META) == RESOLUTION_RULES
+        # what the old rules stored: the note's title as an alias of Priya Raman
+        others = [e for e in st.load_entities() if e.id not in (priya.id, title.id)]
+        merged = dc_replace(priya, aliases=(*priya.aliases, *title.aliases))
+        st.replace_entities([*others, merged], st.load_merges(), st.resolved_version())
+        st.set_meta(RESOLUTION_RULES_META, "1")
+        assert st.find_entity("stand up 3 december").id == priya.id
+        report = bn.index([corpus])  # no file changed: only the rules did
+        assert any("rules changed" in n for n in report.notes)
+        assert st.find_entity("stand up 3 december").id != st.find_entity("priya raman").id
+        assert st.get_meta(RESOLUTION_RULES_META) == RESOLUTION_RULES
+        assert not any("rules changed" in n for n in bn.index([corpus]).notes)  # once

@@ -42,6 +42,10 @@ from banyan.types import LLM_SOURCE_PREFIX, ExtractionSummary, IndexReport, Ment
 EXTRACT_BLOCK = 500
 RELATION_TYPES_META = "relation_types_key"
 GRAPH_FINISHED_META = "graph_finished"
+RESOLUTION_RULES_META = "resolution_rules"
+RESOLUTION_RULES = "2"
+"""bumped when ``graph.resolve`` merges differently from the same mentions (2: titles that name nothing are
+not aliases): an index resolved under other rules resolves its entities again on the next ``banyan index``"""
 
 
 def default_extractors() -> dict[str, Extractor]:
@@ -180,6 +184,9 @@ def resolve_graph(store: IndexStore, schema: Schema, embedder: Embedder, cfg: Gr
     """Recompute entities if the graph changed, and relation types if the schema's relation types
     changed (only that: a new relation type re-types phrases without re-resolving entities).
     Returns whether anything was recomputed."""
+    if store.resolved_version() is not None and store.get_meta(RESOLUTION_RULES_META) != RESOLUTION_RULES:
+        store.mark_graph_changed()
+        report.notes.append("entity resolution's rules changed since this index was built: resolving entities again")
     version = store.graph_version()
     typing_key = schema.relation_key()
     resolve_needed = store.resolved_version() != version
@@ -202,6 +209,7 @@ def resolve_graph(store: IndexStore, schema: Schema, embedder: Embedder, cfg: Gr
         entities, merges = resolve(mentions, embed, cfg.merge_threshold, store.keep_apart())
         # nothing above changes chunks or extractions, so the version still holds
         store.replace_entities(entities, merges, version)
+        store.set_meta(RESOLUTION_RULES_META, RESOLUTION_RULES)
     else:
         entities = store.load_entities()
     if mentions is not None or store.get_meta(ENTITY_TITLED_META) is None:

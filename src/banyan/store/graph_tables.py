@@ -202,6 +202,11 @@ class GraphTables(ExtractionTables):
             self._db.execute("INSERT OR IGNORE INTO keep_apart VALUES (?,?)", tuple(sorted((a, b))))
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
 
+    def mark_graph_changed(self) -> None:
+        """Entities must be resolved again though no extraction changed (resolution's rules did)."""
+        with self._tx():
+            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
+
     def text_vectors(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(texts), 500):
