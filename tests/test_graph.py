@@ -13,6 +13,7 @@ from banyan.cli import app
 from banyan.errors import ConfigError
 from banyan.extract.base import Mention, normalize_name
 from banyan.extract.chinese import extract_chunk_zh
+from banyan.extract import english
 from banyan.extract.english import SpacyExtractor
 from banyan.extract.schema import OTHER, load_schema
 from banyan.graph import resolve as resolution
@@ -64,6 +65,24 @@ def test_english_entities_relations_and_topic():
     assert ("ada whitcombe", "designed", "lumen bridge") in triples
     assert ("ada whitcombe", "born in", "kelby") in triples  # "She" stands for the topic entity
     assert any(a.entity == "ada whitcombe" and a.key == "birth_date" and a.value == "1894" for a in ex.attributes)
+
+
+def test_a_first_or_last_name_stands_for_the_one_person_the_chunk_named_in_full():
+    ex = _extract("Zofia Novak is fluent in Georgian and Polish. Her manager is now Lena Brandt. "
+                  "Zofia told us she was born in Tbilisi.")
+    [zofia] = [m for m in ex.mentions if m.surface == "Zofia"]
+    assert zofia.norm == "zofia novak"  # the surface stays what the text says
+    assert ("zofia novak", "born in", "tbilisi") in {(t.head, t.phrase, t.tail) for t in ex.triples}
+    short: dict[str, str | None] = {}
+    for full in ("ann lee", "ann baker"):
+        english.remember_full_name(full, "person", short, "person")
+    assert english.shortened("ann", "person", short, "person") == "ann"  # two Anns: neither
+    assert english.shortened("baker", OTHER, short, "person") == "ann baker"
+    assert english.shortened("baker", "organization", short, "person") == "baker"  # another type
+    assert english.shortened("baker", "person", short, None) == "baker"  # a schema without persons
+    group = resolution.group_mentions([_m("ann baker", surface="Baker"), _m("ann baker", surface="Baker"),
+                                       _m("ann baker", surface="Ann Baker")])
+    assert group["ann baker"].name == "Ann Baker"  # shown by the surface that spells it whole
 
 
 def test_english_copula_apposition_and_quoted_titles():

@@ -3,7 +3,9 @@
 Entities are named-entity spans (typed through the schema's ``ner_labels``) plus runs of proper
 nouns that the small NER model misses ("Lothair II", "Ermengarde of Tours"). Relations are the
 content words on the shortest dependency path between two mentions of one sentence ("queen of",
-"marriage to", "directed"); a pronoun subject stands for the chunk's topic entity. Dates and
+"marriage to", "directed"); a pronoun subject stands for the chunk's topic entity, and a lone first
+or last name for the one person the chunk named in full before it ("Zofia Novak ... Zofia told us
+..."). Dates and
 numbers become attributes of the nearest entity, keyed by trigger words ("born", "died").
 """
 
@@ -254,10 +256,31 @@ def _attribute_key(schema: Schema, label: str, window: Iterable[str]) -> str | N
     return fallback
 
 
+def shortened(norm: str, kind: str, short: dict[str, str | None], person: str | None) -> str:
+    """The full name a one-word mention stands for: a person named in full earlier in the chunk whose
+    first or last name it is ("Zofia Novak is fluent in Georgian. Zofia told us ..."), where just one
+    such person was named; else ``norm`` itself. ``short`` maps first and last names to that full
+    name (None once two people share the word); ``person``: the schema's person type."""
+    if person is None or " " in norm or kind not in (person, OTHER):
+        return norm
+    return short.get(norm) or norm
+
+
+def remember_full_name(norm: str, kind: str, short: dict[str, str | None], person: str | None) -> None:
+    """Record a person's full name under its first and last words for ``shortened``."""
+    words = norm.split()
+    if person is None or kind != person or len(words) < 2:
+        return
+    for w in {words[0], words[-1]}:
+        short[w] = norm if short.get(w, norm) == norm else None
+
+
 def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
     """Everything extracted from one parsed chunk."""
     out = Extraction()
     topic: str | None = None
+    person = schema.entity_type_for_ner("PERSON")
+    short: dict[str, str | None] = {}
     for s_no, sent in enumerate(doc.sents):
         sent_ents = list(sent.ents)
         spans = sentence_mentions(sent, schema, sent_ents)
@@ -269,6 +292,8 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
             norm = normalize_name(span.text)
             if len(norm) < 2 or norm.isdigit() or norm in PRONOUNS or norm in CALENDAR:
                 continue
+            norm = shortened(norm, kind, short, person)
+            remember_full_name(norm, kind, short, person)
             is_topic = topic is None and s_no == 0 and (span.root.dep_ in SUBJ_DEPS or s == sent.start)
             if is_topic:
                 topic = norm
@@ -325,7 +350,7 @@ class SpacyExtractor:
     records cross process boundaries (not parsed documents) and the Python extraction code runs
     in parallel too. Results come back in input order: the same as extracting in one process."""
 
-    name = "spacy-en-v7"
+    name = "spacy-en-v8"
 
     def __init__(self, n_process: int = 0, batch_size: int = 64) -> None:
         self.n_process = n_process

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from banyan.extract.schema import OTHER
+from banyan.text import normalize_name
 from banyan.types import Entity, Mention, Merge, content_id
 
 _NUMERAL = re.compile(r"^(?:\d+|[ivxlcdm]+)$")
@@ -51,7 +52,12 @@ class NameGroup:
 
     @property
     def name(self) -> str:
-        return max(self.surfaces.items(), key=lambda x: (x[1], len(x[0]), x[0]))[0]
+        """The most frequent surface, but one that spells the whole name: extraction may name a person
+        by a first name it resolved to the full one ("Zofia" for "zofia novak"), and that is no name to show."""
+        best = max(self.surfaces.items(), key=lambda x: (x[1], len(x[0]), x[0]))[0]
+        if " " not in self.norm or " " in best.strip() or normalize_name(best) == self.norm:
+            return best
+        return max(self.surfaces.items(), key=lambda x: (normalize_name(x[0]) == self.norm, x[1], len(x[0]), x[0]))[0]
 
 
 def compatible(a: str, b: str) -> bool:
