@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from banyan import Banyan
 from banyan.cli import app
 from banyan.errors import ConfigError
+from banyan.extract import english
 from banyan.extract.base import Mention, normalize_name
 from banyan.extract.chinese import extract_chunk_zh
-from banyan.extract import english
 from banyan.extract.english import SpacyExtractor
 from banyan.extract.schema import OTHER, load_schema
 from banyan.graph import resolve as resolution
@@ -83,6 +83,25 @@ def test_a_first_or_last_name_stands_for_the_one_person_the_chunk_named_in_full(
     group = resolution.group_mentions([_m("ann baker", surface="Baker"), _m("ann baker", surface="Baker"),
                                        _m("ann baker", surface="Ann Baker")])
     assert group["ann baker"].name == "Ann Baker"  # shown by the surface that spells it whole
+
+
+def test_a_personal_pronoun_stands_for_the_person_named_last_where_the_topic_is_no_person():
+    ex = _extract("Desk on the third floor by the window. Zofia Novak is fluent in Polish. "
+                  "Her manager is now Lena Brandt. Zofia told us she was born in Tbilisi.")
+    triples = {(t.head, t.phrase, t.tail) for t in ex.triples}
+    assert ("zofia novak", "manager", "lena brandt") in triples  # no topic: "Her" is the person named last
+    assert ("zofia novak", "born in", "tbilisi") in triples  # "she": Zofia, named before it in its sentence
+    ex = _extract("The Lumen Bridge is a steel bridge in Eastport. It was designed by Ada Whitcombe. "
+                  "She studied at the Northfield Institute.")
+    assert ("ada whitcombe", "studied at", "northfield institute") in {(t.head, t.phrase, t.tail) for t in ex.triples}
+    ex = _extract("The Lumen Bridge is a steel bridge in Eastport. It was designed by Ada Whitcombe. Her father "
+                  "Tom Whitcombe was a smith. She studied at the Northfield Institute.")
+    heads = {t.head for t in ex.triples if t.tail == "northfield institute"}
+    assert not heads & {"tom whitcombe", "ada whitcombe"}  # two people named before: "She" is not guessed
+    assert english.referent("she", ("frank lloyd", "person"), "mary smith", "person") == "frank lloyd"
+    assert english.referent("she", ("lothair ii", OTHER), "lothair i", "person") == "lothair ii"  # untyped topic
+    assert english.referent("it", ("lumen bridge", "location"), "ada whitcombe", "person") == "lumen bridge"
+    assert english.referent("they", None, "ada whitcombe", "person") is None
 
 
 def test_english_copula_apposition_and_quoted_titles():
@@ -181,7 +200,15 @@ def test_a_title_is_an_alias_only_where_it_can_name_the_topic():
                 _m("bahrām beyzāie", "person", chunk="w3", topic=True),  # accents aside, they share a word
                 Mention("w3", "Bahram Beyzai", "bahram beyzai", "person", -1, -1, True),
                 _m("广东", "location", chunk="z1", topic=True),  # Chinese: a shared prefix is not a shared word
-                Mention("z1", "广东广播电视台", "广东广播电视台", "location", -1, -1, True)]
+                Mention("z1", "广东广播电视台", "广东广播电视台", "location", -1, -1, True),
+                _m("mateo silva", chunk="s1", topic=True), _m("yusuf karim", chunk="s2", topic=True),
+                Mention("s1", "Weekly sync", "weekly sync", "person", -1, -1, True),  # one title over two people
+                Mention("s2", "Weekly sync", "weekly sync", "person", -1, -1, True), _m("weekly sync", OTHER, "s1"),
+                _m("lothair ii", chunk="l1", topic=True),  # a shared numeral is no shared word
+                Mention("l1", "Louis II", "louis ii", "person", -1, -1, True),
+                _m("ana lima", chunk="p1", topic=True),  # the text names the title, but as an organization
+                Mention("p1", "Project Atlas", "project atlas", "person", -1, -1, True),
+                _m("project atlas", "organization", "p2")]
     entities, merges = resolve(mentions, None)
     by_norm = {n: e for e in entities for n in e.aliases}
     assert by_norm["stand up 3 december"] is not by_norm["priya raman"]
@@ -189,6 +216,9 @@ def test_a_title_is_an_alias_only_where_it_can_name_the_topic():
     assert by_norm["mark twain"] is by_norm["samuel langhorne clemens"]
     assert by_norm["bahram beyzai"] is by_norm["bahrām beyzāie"]
     assert by_norm["广东广播电视台"] is not by_norm["广东"]
+    assert len({by_norm["weekly sync"].id, by_norm["mateo silva"].id, by_norm["yusuf karim"].id}) == 3
+    assert by_norm["louis ii"] is not by_norm["lothair ii"]
+    assert by_norm["project atlas"] is not by_norm["ana lima"] and by_norm["project atlas"].type == "organization"
     assert {m.rule for m in merges} == {"title"}
 
 

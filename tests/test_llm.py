@@ -188,14 +188,15 @@ def _faulty(req: dict) -> dict:
     rng = random.Random(hashlib.sha256(f"{item}|{n}".encode()).digest())
     if n < 3 and rng.random() < 0.3:
         kind = rng.choice(["429", "500", "timeout", "malformed"] if n == 0 else ["429", "500", "timeout"])
-        _faulty.injected[kind] += 1
+        with _faulty.lock:  # the fake server answers on several threads
+            _faulty.injected[kind] += 1
         return {"status": 429, "retry_after": "0.01"} if kind == "429" else {"status": 500} if kind == "500" \
             else {"sleep": 0.6} if kind == "timeout" else {"content": '{"name": "broken", "age": '}
     return {"content": json.dumps({"name": item, "age": len(item)})}
 
 
 def test_fault_run_of_200_structured_calls_loses_nothing(tmp_path, capsys):
-    _faulty.seen, _faulty.injected = [], Counter()
+    _faulty.seen, _faulty.injected, _faulty.lock = [], Counter(), threading.Lock()
     with FakeOpenAI(_faulty) as srv:
         stack = build_llm(_cfg(srv, timeout_s=0.3, max_concurrency=8, cache=False), tmp_path)
         items = [f"item-{i}" for i in range(200)]
@@ -214,7 +215,8 @@ def test_fault_run_of_200_structured_calls_loses_nothing(tmp_path, capsys):
     # Every injected failure was retried. A loaded machine can add client-side timeouts the server never logged
     # (a connection not yet read), or turn a slow injected 429/500 into a timeout, so these are bounds, not equalities.
     retries = sum(v for k, v in events.items() if k.startswith("retry:"))
-    assert events.get("retry:429", 0) <= _faulty.injected["429"] and events.get("retry:500", 0) <= _faulty.injected["500"]
+    assert events.get("retry:429", 0) <= _faulty.injected["429"]
+    assert events.get("retry:500", 0) <= _faulty.injected["500"]
     assert retries >= _faulty.injected["429"] + _faulty.injected["500"] + _faulty.injected["timeout"]
     assert retries >= failed_requests
     assert 0.2 < (len(srv.requests) - 200) / len(srv.requests) < 0.4  # about 30% of requests failed

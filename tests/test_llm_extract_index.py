@@ -94,13 +94,16 @@ def test_llm_mode_provenance_resolution_and_schema_proposals(tmp_path: Path, sam
 
 
 def test_hybrid_runs_nlp_first_and_merges_llm_triples(tmp_path: Path, sample_dir: Path) -> None:
-    with FakeOpenAI(scripted_reply) as srv, Banyan(tmp_path / "idx", _over(srv, "hybrid")) as bn:
+    # one entity outside every NLP relation sends a chunk to the LLM: at the default (two), NLP links all but
+    # a few of the sample's English entities, and only its Chinese chunks would go
+    with FakeOpenAI(scripted_reply) as srv, \
+            Banyan(tmp_path / "idx", _over(srv, "hybrid", graph={"hybrid_min_unlinked": 1})) as bn:
         s = bn.index([sample_dir]).extraction
         assert s is not None and 0 < s.llm_chunks < s.chunks and s.extracted == s.llm_chunks
         sources = Counter(t.source for t in bn.store.load_triples())
-        assert sources["llm:test-model"] and sources["spacy-en-v8"]
-        view = bn.entity("Ada Whitcombe")
-        assert {"spacy-en-v8", "llm:test-model"} <= {r.source for r in view.relations}  # one entity, both extractors
+        assert sources["llm:test-model"] and sources["spacy-en-v9"]
+        view = bn.entity("Thomas Harrow")
+        assert {"spacy-en-v9", "llm:test-model"} <= {r.source for r in view.relations}  # one entity, both extractors
         llm_chunks = {t.chunk_id for t in bn.store.load_triples() if t.source.startswith("llm:")}
         assert len(llm_chunks) <= s.llm_chunks
         sent = sum(len(passages_of(r)) for r in _llm_requests(srv))
@@ -272,7 +275,7 @@ def test_older_index_gains_the_provenance_column(tmp_path: Path, sample_dir: Pat
     with Banyan(tmp_path / "idx", {"embedding": {"backend": "hash"}}) as bn:
         bn.index([sample_dir])
         n = len(bn.store.load_triples())
-        assert {t.source for t in bn.store.load_triples()} == {"spacy-en-v8", "jieba-zh-v4"}
+        assert {t.source for t in bn.store.load_triples()} == {"spacy-en-v9", "jieba-zh-v4"}
     db = sqlite3.connect(tmp_path / "idx" / DB_FILE)
     for table in ("mentions", "triples", "attributes"):
         db.execute(f"ALTER TABLE {table} DROP COLUMN source")

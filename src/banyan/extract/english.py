@@ -3,10 +3,11 @@
 Entities are named-entity spans (typed through the schema's ``ner_labels``) plus runs of proper
 nouns that the small NER model misses ("Lothair II", "Ermengarde of Tours"). Relations are the
 content words on the shortest dependency path between two mentions of one sentence ("queen of",
-"marriage to", "directed"); a pronoun subject stands for the chunk's topic entity, and a lone first
-or last name for the one person the chunk named in full before it ("Zofia Novak ... Zofia told us
-..."). Dates and
-numbers become attributes of the nearest entity, keyed by trigger words ("born", "died").
+"marriage to", "directed"). A subject or possessive pronoun stands for the chunk's topic entity; "he"
+or "she" under a topic of another type for the person named before it in its sentence, or for the
+one person the chunk has named so far. A lone first or last name stands for the one person the chunk
+named in full before it ("Zofia Novak ... Zofia told us ..."). Dates and numbers become attributes
+of the nearest entity, keyed by trigger words ("born", "died").
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ CALENDAR = frozenset({"january", "february", "march", "april", "may", "june", "j
                       "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
                       "saturday", "sunday"})
 PRONOUNS = frozenset({"he", "she", "it", "they", "his", "her", "its", "their", "him", "them"})
+PERSONAL = frozenset({"he", "she", "his", "her"})
+"""subject and possessive pronouns that stand for one person (``referent``)"""
 SUBJ_DEPS = frozenset({"nsubj", "nsubjpass"})
 KEEP_POS = frozenset({"VERB", "NOUN", "ADJ", "ADP", "PROPN"})
 MAX_PATH = 4
@@ -275,10 +278,23 @@ def remember_full_name(norm: str, kind: str, short: dict[str, str | None], perso
         short[w] = norm if short.get(w, norm) == norm else None
 
 
+def referent(pronoun: str, topic: tuple[str, str] | None, antecedent: str | None,
+             person: str | None) -> str | None:
+    """What a subject or possessive pronoun stands for: the chunk's topic entity ``(norm, type)``; but
+    "he", "she", "his", "her" where that topic is of another real type (or there is none) stand for
+    ``antecedent``, the person named before the pronoun in its sentence or else the one person the chunk
+    has named ("Desk on the third floor. Zofia Novak is fluent in Polish. Her manager is Lena Brandt.")."""
+    other_topic = topic is None or topic[1] not in (person, OTHER)
+    if pronoun in PERSONAL and person is not None and antecedent and other_topic:
+        return antecedent
+    return topic[0] if topic else None
+
+
 def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
     """Everything extracted from one parsed chunk."""
     out = Extraction()
-    topic: str | None = None
+    topic: tuple[str, str] | None = None  # (norm, type)
+    people: set[str] = set()  # the persons named in the sentences before
     person = schema.entity_type_for_ner("PERSON")
     short: dict[str, str | None] = {}
     for s_no, sent in enumerate(doc.sents):
@@ -287,25 +303,33 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
         head_of: dict[int, str] = {}  # token index of a mention's root -> norm
         inside: set[int] = set()
         roots = []
+        persons: list[tuple[int, str]] = []  # (end token, norm) of the persons this sentence names
         for s, e, kind in spans:
             span = doc[s:e]
             norm = normalize_name(span.text)
             if len(norm) < 2 or norm.isdigit() or norm in PRONOUNS or norm in CALENDAR:
                 continue
-            norm = shortened(norm, kind, short, person)
+            full = shortened(norm, kind, short, person)
+            if full != norm:  # a first or last name of a person named before: a person too
+                norm, kind = full, person or kind
             remember_full_name(norm, kind, short, person)
             is_topic = topic is None and s_no == 0 and (span.root.dep_ in SUBJ_DEPS or s == sent.start)
             if is_topic:
-                topic = norm
+                topic = (norm, kind)
             out.mentions.append(Mention(chunk.id, span.text, norm, kind, span.start_char + chunk.start,
                                         span.end_char + chunk.start, is_topic))
             head_of[span.root.i] = norm
             inside.update(range(s, e))
             roots.append(span.root)
-        if topic is not None:  # a pronoun stands for the chunk's topic entity
-            for tok in sent:
-                if tok.lower_ in PRONOUNS and tok.dep_ in (*SUBJ_DEPS, "poss") and tok.i not in head_of:
-                    head_of[tok.i] = topic
+            if kind == person:
+                persons.append((span.end, norm))
+        for tok in sent:  # a pronoun stands for the chunk's topic entity (or a person named before)
+            if tok.lower_ in PRONOUNS and tok.dep_ in (*SUBJ_DEPS, "poss") and tok.i not in head_of:
+                before = [norm for end, norm in persons if end <= tok.i]
+                only = next(iter(people)) if len(people) == 1 else None
+                ref = referent(tok.lower_, topic, before[-1] if before else only, person)
+                if ref is not None:
+                    head_of[tok.i] = ref
                     roots.append(tok)
         roots.sort(key=lambda t: t.i)
         for i, a in enumerate(roots):
@@ -325,6 +349,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
                 continue
             owner = min(roots, key=lambda r: (len(_ancestors(r)), abs(r.i - ent.root.i)))
             out.attributes.append(AttributeValue(chunk.id, head_of[owner.i], key, ent.text))
+        people.update(norm for _, norm in persons)
     return out
 
 
@@ -350,7 +375,7 @@ class SpacyExtractor:
     records cross process boundaries (not parsed documents) and the Python extraction code runs
     in parallel too. Results come back in input order: the same as extracting in one process."""
 
-    name = "spacy-en-v8"
+    name = "spacy-en-v9"
 
     def __init__(self, n_process: int = 0, batch_size: int = 64) -> None:
         self.n_process = n_process

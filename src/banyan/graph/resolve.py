@@ -1,8 +1,9 @@
 """Entity resolution: group mentions into entities. Pure functions; every merge is recorded.
 
 0. A document's title is an alias of the entity its first chunk is about (rule ``title``) where it can
-   name it: it shares a word with that entity's name, or some text names the title too. Other titles
-   ("Re: shipment delay", "Medical #0185") are entities of their own, of no type.
+   name it: it shares a word with that entity's name, or some text names the title too, and it heads
+   no document about something else. Other titles ("Re: shipment delay", "Medical #0185") are
+   entities of their own, of no type.
 1. Mentions with the same normalized name are one entity, typed by majority vote (a typed vote
    beats 'other'): "Lothair II" and "Lothair Ii" both normalize to "lothair ii".
 2. Names that differ only by accents are merged (rule ``accent``).
@@ -77,14 +78,44 @@ def numerals(norm: str) -> frozenset[str]:
     return frozenset(w for w in norm.split() if _NUMERAL.match(w) or w in _DISTINGUISHING)
 
 
-def title_names(title: str, topic: str | None) -> bool:
-    """Whether a document title (normalized) can name its first chunk's topic: they share a word,
-    accents aside ("Frank Lloyd" / "Frank William George Lloyd"). Titles that share none ("Mark Twain"
-    over "Samuel Langhorne Clemens") are aliases only where some text names them too (``resolve``).
+def _name_words(norm: str) -> tuple[set[str], frozenset[str]]:
+    """A name's content words (accents aside; no numerals, one-letter or function words) and its
+    distinguishing words."""
+    words = strip_accents(norm).split()
+    return ({w for w in words if w not in _STOP and len(w) > 1 and not _NUMERAL.match(w)},
+            frozenset(w for w in words if w in _DISTINGUISHING))
+
+
+def title_names(title: str, topic: str) -> bool:
+    """Whether a document title (normalized) can name its first chunk's topic by its words: they
+    share a content word, accents aside ("Frank Lloyd" / "Frank William George Lloyd"), and no word
+    like "north" or "jr" tells them apart. A shared numeral is no evidence ("Louis II" / "Lothair II").
     Chinese names have no spaces: they share a word only when equal ("广东" is not "广东广播电视台")."""
-    if topic is None:
-        return False
-    return bool(set(strip_accents(title).split()) & set(strip_accents(topic).split()) - _STOP)
+    (a, a_dist), (b, b_dist) = _name_words(title), _name_words(topic)
+    return bool(a & b) and a_dist == b_dist
+
+
+def accepted_titles(mentions: Sequence[Mention]) -> set[str]:
+    """The document titles (span-less mentions) that are aliases of their chunk's topic: those that
+    ``title_names`` it, or that some text names as something of a compatible type ("Mark Twain" over
+    "Samuel Langhorne Clemens, known as Mark Twain"). Never a title over two different topics: "Weekly
+    sync" heading notes about different people names none of them."""
+    topics = {m.chunk_id: m for m in mentions if m.topic and m.start >= 0}
+    named: dict[str, set[str]] = defaultdict(set)  # norm -> the types the text names it as
+    over: dict[str, set[str]] = defaultdict(set)  # title -> the topics it heads
+    for m in mentions:
+        if m.start >= 0:
+            named[m.norm].add(m.type)
+        elif m.chunk_id in topics:
+            over[m.norm].add(topics[m.chunk_id].norm)
+    out: set[str] = set()
+    for m in mentions:
+        topic = topics.get(m.chunk_id)
+        if m.start >= 0 or topic is None or len(over[m.norm]) > 1:
+            continue
+        if title_names(m.norm, topic.norm) or any(compatible(t, topic.type) for t in named.get(m.norm, ())):
+            out.add(m.norm)
+    return out
 
 
 def group_mentions(mentions: Sequence[Mention]) -> dict[str, NameGroup]:
@@ -167,9 +198,7 @@ def resolve(mentions: Sequence[Mention], embed: Callable[[list[str]], np.ndarray
             threshold: float = 0.93, keep_apart: set[tuple[str, str]] | None = None) -> tuple[list[Entity], list[Merge]]:
     """Entities and the merges that formed them. ``embed`` maps names to unit vectors (optional)."""
     topics = {m.chunk_id: m.norm for m in mentions if m.topic and m.start >= 0}
-    named = {m.norm for m in mentions if m.start >= 0}
-    aliases = {m.norm for m in mentions
-               if m.start < 0 and (m.norm in named or title_names(m.norm, topics.get(m.chunk_id)))}
+    aliases = accepted_titles(mentions)
     # a title that names neither its chunk's topic nor anything the text names ("Stand-up 3 December" over a
     # note about Priya Raman) is its own entity, of no type: not an alias that would take the topic's type
     mentions = [m if m.start >= 0 or m.norm in aliases or m.chunk_id not in topics else replace(m, type=OTHER)
