@@ -102,6 +102,11 @@ def test_a_personal_pronoun_stands_for_the_person_named_last_where_the_topic_is_
     assert english.referent("she", ("lothair ii", OTHER), "lothair i", "person") == "lothair ii"  # untyped topic
     assert english.referent("it", ("lumen bridge", "location"), "ada whitcombe", "person") == "lumen bridge"
     assert english.referent("they", None, "ada whitcombe", "person") is None
+    assert english.referent("she", ("lumen bridge", "location"), None, "person") is None  # no bridge studies
+    ex = _extract("# Re: launch dates\n\nHi Omar,\n\nThanks for the update. Marta Kowalski joined the design team in "
+                  "March. She was born in Gdansk. Her manager is Daniel Okafor.")  # two people: the last subject
+    triples = {(t.head, t.phrase, t.tail) for t in ex.triples}
+    assert {("marta kowalski", "born in", "gdansk"), ("marta kowalski", "manager", "daniel okafor")} <= triples
 
 
 def test_english_copula_apposition_and_quoted_titles():

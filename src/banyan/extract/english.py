@@ -4,8 +4,8 @@ Entities are named-entity spans (typed through the schema's ``ner_labels``) plus
 nouns that the small NER model misses ("Lothair II", "Ermengarde of Tours"). Relations are the
 content words on the shortest dependency path between two mentions of one sentence ("queen of",
 "marriage to", "directed"). A subject or possessive pronoun stands for the chunk's topic entity; "he"
-or "she" under a topic of another type for the person named before it in its sentence, or for the
-one person the chunk has named so far. A lone first or last name stands for the one person the chunk
+or "she" under a topic of another type for the person named before it in its sentence, else the
+subject of the sentence before, else the one person the chunk has named so far. A lone first or last name stands for the one person the chunk
 named in full before it ("Zofia Novak ... Zofia told us ..."). Dates and numbers become attributes
 of the nearest entity, keyed by trigger words ("born", "died").
 """
@@ -282,11 +282,11 @@ def referent(pronoun: str, topic: tuple[str, str] | None, antecedent: str | None
              person: str | None) -> str | None:
     """What a subject or possessive pronoun stands for: the chunk's topic entity ``(norm, type)``; but
     "he", "she", "his", "her" where that topic is of another real type (or there is none) stand for
-    ``antecedent``, the person named before the pronoun in its sentence or else the one person the chunk
-    has named ("Desk on the third floor. Zofia Novak is fluent in Polish. Her manager is Lena Brandt.")."""
-    other_topic = topic is None or topic[1] not in (person, OTHER)
-    if pronoun in PERSONAL and person is not None and antecedent and other_topic:
-        return antecedent
+    ``antecedent``: the person named before the pronoun in its sentence, else the person the sentence
+    before was about (its subject), else the one person the chunk has named ("Desk on the third floor.
+    Zofia Novak is fluent in Polish. Her manager is Lena Brandt."); with none of these, nothing."""
+    if pronoun in PERSONAL and person is not None and (topic is None or topic[1] not in (person, OTHER)):
+        return antecedent  # none found: nothing, rather than a bridge that "studied at" somewhere
     return topic[0] if topic else None
 
 
@@ -295,6 +295,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
     out = Extraction()
     topic: tuple[str, str] | None = None  # (norm, type)
     people: set[str] = set()  # the persons named in the sentences before
+    prev_subject: str | None = None  # the person the sentence before was about (its subject), if any
     person = schema.entity_type_for_ner("PERSON")
     short: dict[str, str | None] = {}
     for s_no, sent in enumerate(doc.sents):
@@ -304,6 +305,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
         inside: set[int] = set()
         roots = []
         persons: list[tuple[int, str]] = []  # (end token, norm) of the persons this sentence names
+        subject: str | None = None  # the person this sentence is about
         for s, e, kind in spans:
             span = doc[s:e]
             norm = normalize_name(span.text)
@@ -323,14 +325,19 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
             roots.append(span.root)
             if kind == person:
                 persons.append((span.end, norm))
+                if span.root.dep_ in SUBJ_DEPS:
+                    subject = norm
         for tok in sent:  # a pronoun stands for the chunk's topic entity (or a person named before)
             if tok.lower_ in PRONOUNS and tok.dep_ in (*SUBJ_DEPS, "poss") and tok.i not in head_of:
                 before = [norm for end, norm in persons if end <= tok.i]
                 only = next(iter(people)) if len(people) == 1 else None
-                ref = referent(tok.lower_, topic, before[-1] if before else only, person)
+                ref = referent(tok.lower_, topic, before[-1] if before else prev_subject or only, person)
                 if ref is not None:
                     head_of[tok.i] = ref
                     roots.append(tok)
+                    if tok.dep_ in SUBJ_DEPS and (ref in people or ref == prev_subject or
+                                                  any(ref == n for _, n in persons)):
+                        subject = ref
         roots.sort(key=lambda t: t.i)
         for i, a in enumerate(roots):
             for b in roots[i + 1 :]:
@@ -350,6 +357,7 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
             owner = min(roots, key=lambda r: (len(_ancestors(r)), abs(r.i - ent.root.i)))
             out.attributes.append(AttributeValue(chunk.id, head_of[owner.i], key, ent.text))
         people.update(norm for _, norm in persons)
+        prev_subject = subject
     return out
 
 
