@@ -5,9 +5,10 @@ nouns that the small NER model misses ("Lothair II", "Ermengarde of Tours"). Rel
 content words on the shortest dependency path between two mentions of one sentence ("queen of",
 "marriage to", "directed"). A subject or possessive pronoun stands for the chunk's topic entity; "he"
 or "she" under a topic of another type for the person named before it in its sentence, else the
-subject of the sentence before, else the one person the chunk has named so far. A lone first or last name stands for the one person the chunk
-named in full before it ("Zofia Novak ... Zofia told us ..."). Dates and numbers become attributes
-of the nearest entity, keyed by trigger words ("born", "died").
+subject of the sentence before, else the one person the chunk has named so far. A lone first or last
+name stands for the one person the chunk named in full before it ("Zofia Novak ... Zofia told us
+..."). Dates and numbers become attributes of the nearest entity, keyed by trigger words ("born",
+"died").
 """
 
 from __future__ import annotations
@@ -335,9 +336,8 @@ def extract_doc(doc: Any, chunk: Chunk, schema: Schema) -> Extraction:
                 if ref is not None:
                     head_of[tok.i] = ref
                     roots.append(tok)
-                    if tok.dep_ in SUBJ_DEPS and (ref in people or ref == prev_subject or
-                                                  any(ref == n for _, n in persons)):
-                        subject = ref
+                    if tok.dep_ in SUBJ_DEPS and (ref in people or any(ref == n for _, n in persons)):
+                        subject = ref  # a person (the sentence before's subject is among ``people``)
         roots.sort(key=lambda t: t.i)
         for i, a in enumerate(roots):
             for b in roots[i + 1 :]:

@@ -78,12 +78,15 @@ def numerals(norm: str) -> frozenset[str]:
     return frozenset(w for w in norm.split() if _NUMERAL.match(w) or w in _DISTINGUISHING)
 
 
+def content_word(w: str) -> bool:
+    """A word that can tell names apart or together: not a function word, a numeral or one letter."""
+    return w not in _STOP and len(w) > 1 and not _NUMERAL.match(w)
+
+
 def _name_words(norm: str) -> tuple[set[str], frozenset[str]]:
-    """A name's content words (accents aside; no numerals, one-letter or function words) and its
-    distinguishing words."""
+    """A name's content words (accents aside) and its distinguishing words."""
     words = strip_accents(norm).split()
-    return ({w for w in words if w not in _STOP and len(w) > 1 and not _NUMERAL.match(w)},
-            frozenset(w for w in words if w in _DISTINGUISHING))
+    return {w for w in words if content_word(w)}, frozenset(w for w in words if w in _DISTINGUISHING)
 
 
 def title_names(title: str, topic: str) -> bool:
@@ -151,8 +154,8 @@ def candidate_pairs(groups: dict[str, NameGroup], max_block: int = 50) -> np.nda
     names = sorted(groups)
     by_word: dict[str, list[int]] = defaultdict(list)
     for i, norm in enumerate(names):
-        for w in set(norm.split()) - _STOP:
-            if not _NUMERAL.match(w) and len(w) > 1:
+        for w in set(norm.split()):
+            if content_word(w):
                 by_word[w].append(i)  # ascending: a block's pairs come out with a < b
     n = len(names)
     codes = np.fromiter((a * n + b for ids in by_word.values() if 2 <= len(ids) <= max_block

@@ -99,7 +99,7 @@ class GraphTables(ExtractionTables):
             self._db.executemany("INSERT INTO attributes VALUES (?,?,?,?,?)",
                                  [(a.chunk_id, a.entity, a.key, a.value, a.source or extractor) for a in attributes])
             self._insert_evidence(proposals)
-            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
+            self._bump_graph_changes()
 
     def chunk_titles(self, chunk_ids: Sequence[str], *, opening_only: bool = False) -> dict[str, str]:
         """Document title of each given chunk (``opening_only``: of those that open their document)."""
@@ -200,12 +200,16 @@ class GraphTables(ExtractionTables):
     def add_keep_apart(self, a: str, b: str) -> None:
         with self._tx():
             self._db.execute("INSERT OR IGNORE INTO keep_apart VALUES (?,?)", tuple(sorted((a, b))))
-            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
+            self._bump_graph_changes()
+
+    def _bump_graph_changes(self) -> None:
+        """Move the graph version (inside the caller's transaction): resolution reruns."""
+        self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
 
     def mark_graph_changed(self) -> None:
         """Entities must be resolved again though no extraction changed (resolution's rules did)."""
         with self._tx():
-            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='graph_changes'")
+            self._bump_graph_changes()
 
     def text_vectors(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
