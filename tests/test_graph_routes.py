@@ -104,3 +104,21 @@ def test_exact_links_keep_the_longest_match_and_drop_those_inside_it() -> None:
     assert exact_links(word_tokens("The River and Ada"), index) == {5: 1.0, 1: 1.0}
     assert exact_links(word_tokens("Ada, Obi"), index) == {0: 1.0}  # punctuation between words is no word
     assert exact_links([], index) == {}
+
+
+def test_a_question_without_capitals_links_what_the_corpus_uses_as_a_name() -> None:
+    index = {"film": 0, "louis ii of hungary": 1, "hungary": 2}
+    named = {1, 2}  # what the corpus mostly writes as that entity's name (not the word "film")
+    asked: list[tuple[int, str]] = []
+
+    def used_as_name(entity: int, gram: str) -> bool:
+        asked.append((entity, gram))
+        return entity in named
+
+    lower = word_tokens("which film did the son of louis ii of hungary direct")
+    assert exact_links(lower, index, "en", (), used_as_name) == {1: 1.0}  # "hungary" is inside the longer name
+    assert exact_links(lower, index, "en") == {}  # without corpus evidence a lower-case word is no name
+    cased = word_tokens("Which film did the son of Louis II of Hungary direct")
+    asked.clear()
+    assert exact_links(cased, index, "en", (), used_as_name) == exact_links(cased, index, "en")
+    assert asked == []  # capitals decide where the question has them

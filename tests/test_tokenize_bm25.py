@@ -34,3 +34,20 @@ def test_bm25_stopwords_are_bm25s_english_stop_set() -> None:
     from banyan.text import BM25_STOPWORDS_EN
 
     assert frozenset(STOPWORDS_EN) == BM25_STOPWORDS_EN
+
+
+def test_chunks_with_all_counts_the_chunks_holding_every_word(tmp_path) -> None:
+    import numpy as np
+
+    rows = [("a", "Place of birth: Tbilisi"), ("b", "the place where she gave birth"), ("c", "a place to rest"),
+            ("d", "Zofia Novak was born in Tbilisi")]
+    built = BM25Index.build(rows, 1.5, 0.75)
+    built.save(tmp_path / "bm", version=1)
+    loaded = BM25Index.load(tmp_path / "bm", version=1)
+    for idx in (built, loaded):
+        assert idx.chunks_with_all(tokenize("place of birth")) == 2
+        assert idx.chunks_with_all(tokenize("place")) == 3
+        assert idx.chunks_with_all(tokenize("zofia novak")) == 1
+        assert idx.chunks_with_all(tokenize("zofia unknownword")) == 0
+        assert idx.chunks_with_all([]) == 0
+        assert idx.chunks_with_all(tokenize("place birth"), np.array([False, True, True, True])) == 1

@@ -236,7 +236,23 @@ class IndexView:
         return GraphRetriever(kg, self.settings.graph, emb.embed_documents, schema, vectors.scores,
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members,
-                              chunk_titles=self.store.chunk_titles)
+                              chunk_titles=self.store.chunk_titles,
+                              chunks_with_all=self._chunk_counter(visible))
+
+    def _chunk_counter(self, visible: frozenset[str] | None) -> Callable[[list[str]], int]:
+        """``BM25Index.chunks_with_all`` over the ``visible`` chunks (all: None), loading BM25 on first use."""
+        masked: list[tuple[BM25Index, np.ndarray]] = []
+
+        def count(words: list[str]) -> int:
+            bm25 = self.bm25()
+            if visible is None:
+                return bm25.chunks_with_all(words)
+            if not masked or masked[-1][0] is not bm25:
+                masked.append((bm25, id_mask(bm25.ids, visible)))
+                del masked[:-1]
+            return bm25.chunks_with_all(words, masked[-1][1])
+
+        return count
 
     def save_graph_cache(self) -> bool:
         """Build and save the whole graph's array cache if it is missing (the writer calls this at the

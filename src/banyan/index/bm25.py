@@ -156,6 +156,20 @@ class BM25Index:
         scores = self._r.get_scores(toks) if mask is None else self.masked_scores(toks, mask)
         return [(self.ids[i], float(scores[i])) for i in top_k(scores, k) if scores[i] > 0]
 
+    def chunks_with_all(self, tokens: Iterable[str], mask: np.ndarray | None = None) -> int:
+        """How many chunks contain every one of ``tokens`` (BM25 tokens); with ``mask`` (one bool per
+        id), how many of the chunks where it is True."""
+        r, docs = self._r, None
+        wanted = list(dict.fromkeys(tokens))
+        if not self.ids or not wanted or any(t not in r.vocab_dict for t in wanted):
+            return 0
+        indices, indptr = r.scores["indices"], r.scores["indptr"]
+        for tid in r.get_tokens_ids(wanted):
+            found = np.asarray(indices[int(indptr[tid]) : int(indptr[tid + 1])])
+            docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)
+        assert docs is not None
+        return int(len(docs) if mask is None else mask[docs].sum())
+
     def masked_scores(self, tokens: list[str], mask: np.ndarray) -> np.ndarray:
         """Scores of the chunks in ``mask`` (0 elsewhere), each term's idf computed from those chunks
         alone: how many of them contain it, out of how many. So text a caller may not read never

@@ -29,6 +29,8 @@ from banyan.text import bm25_tokens, is_function_word, normalize_name
 from banyan.types import Hit
 
 RELATION_FLOOR = 0.2
+NAME_SHARE = 0.5
+"""``used_as_name``: the least share of the chunks holding a name's words that must mention the entity"""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class GraphRetriever:
     """entity node ids of each level-0 community (empty until `banyan communities build`)"""
     chunk_titles: Callable[[list[str]], dict[str, str]] | None = None
     """the document title of each given chunk (``IndexStore.chunk_titles``)"""
+    chunks_with_all: Callable[[list[str]], int] | None = None
+    """how many chunks contain every one of the given BM25 tokens (``BM25Index.chunks_with_all``)"""
 
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -72,7 +76,7 @@ class GraphRetriever:
 
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
-        links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens))
+        links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens), self.used_as_name)
         qualified = qualifiers(q.text)
         spans = [m for m in self.mentions(q.text, self.schema)
                  if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualified]
@@ -83,6 +87,16 @@ class GraphRetriever:
                 if row[best] >= self.cfg.link_threshold:
                     links[best] = max(links.get(best, 0.0), float(row[best]))
         return links
+
+    def used_as_name(self, entity: int, gram: str) -> bool:
+        """Whether the corpus uses the words of ``gram`` mostly as ``entity``'s name: it is mentioned in
+        at least half of the chunks that contain them all. Decides for questions written without
+        capitals ("louis ii of hungary" yes, "film" no: a heading made it an entity of 11 chunks,
+        the word is in 2,000)."""
+        words = bm25_tokens(gram)
+        if self.chunks_with_all is None or not words:
+            return False
+        return NAME_SHARE * self.chunks_with_all(words) <= float(self.kg.entity_chunks[entity])
 
     def _fact_question(self, q: Query) -> tuple[list[str], set[str]]:
         """The question's content stems (at most ``MAX_STEMS``) and those the linked entities' names use."""

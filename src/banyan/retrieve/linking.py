@@ -9,7 +9,7 @@ name embedding. A search never loads spaCy.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from banyan.extract.schema import Schema
 from banyan.text import NAME_CONNECTORS, detect_lang, has_han, is_function_word, normalize_name, pos_tag_zh
@@ -47,13 +47,24 @@ def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
     return out
 
 
+def uncased(tokens: Sequence[str]) -> bool:
+    """Whether a question is written without capitals ("where was zofia novak born"): its casing
+    then says nothing about which words are names."""
+    return not any(c.isupper() for t in tokens for c in t)
+
+
 def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
-                qualifier: Sequence[bool] = ()) -> dict[int, float]:
+                qualifier: Sequence[bool] = (), used_as_name: Callable[[int, str], bool] | None = None) -> dict[int, float]:
     """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
     An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
     "Mercury (Planet)", "Kestrel Bay (2004 Novel)" qualify the name before them and name no entity).
-    Each start's n-grams grow a word at a time; the longest matches are kept first."""
+    An n-gram links only where it looks like a name (``_named``: a capital, a number, Chinese); in a
+    question written without capitals, also where ``used_as_name(entity, n-gram)`` says the corpus
+    uses those words mostly as that entity's name (not "film" or "place of birth", which a few
+    headings made entities). Each start's n-grams grow a word at a time; the longest matches are
+    kept first."""
     words = [normalize_name(t) for t in tokens]
+    lower = used_as_name if used_as_name is not None and uncased(tokens) else None
     hits: list[tuple[int, int, int]] = []  # (-length, start, entity): the longest first, then left to right
     for i in range(len(words)):
         gram = ""
@@ -63,7 +74,8 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
                 gram = f"{gram} {word}" if gram else word
             e = norm_index.get(gram)  # first: most n-grams name nothing, and the checks below cost more
             if (e is None or len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
-                    or not _named(tokens, i, n) or (bool(qualifier) and all(qualifier[i : i + n]))):
+                    or (bool(qualifier) and all(qualifier[i : i + n]))
+                    or not (_named(tokens, i, n) or (lower is not None and lower(e, gram)))):
                 continue
             hits.append((-n, i, e))
     found: list[tuple[int, int]] = []
