@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from banyan.retrieve.homes import names_each_other, other_homonyms, title_coverage, without_names
-from banyan.retrieve.linking import exact_links, parenthesized
+from banyan.retrieve.linking import exact_links, parenthesized, written_as_name
 from banyan.text import bm25_tokens, word_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
@@ -111,14 +113,28 @@ def test_a_question_without_capitals_links_what_the_corpus_uses_as_a_name() -> N
     named = {1, 2}  # what the corpus mostly writes as that entity's name (not the word "film")
     asked: list[tuple[int, str]] = []
 
-    def used_as_name(entity: int, gram: str) -> bool:
-        asked.append((entity, gram))
+    def used_as_name(entity: int, words: Sequence[str]) -> bool:
+        asked.append((entity, " ".join(words)))
         return entity in named
 
     lower = word_tokens("which film did the son of louis ii of hungary direct")
     assert exact_links(lower, index, "en", (), used_as_name) == {1: 1.0}  # "hungary" is inside the longer name
+    assert asked == [(1, "louis ii of hungary"), (0, "film")]  # the longest first; nothing inside a link is asked
     assert exact_links(lower, index, "en") == {}  # without corpus evidence a lower-case word is no name
     cased = word_tokens("Which film did the son of Louis II of Hungary direct")
     asked.clear()
     assert exact_links(cased, index, "en", (), used_as_name) == exact_links(cased, index, "en")
     assert asked == []  # capitals decide where the question has them
+
+
+def test_written_as_name_reads_how_the_corpus_capitalizes_a_phrase() -> None:
+    texts = ["Return of the Hero is a 1950 film. He saw Return of the Hero twice.",
+             "Place of birth: Tbilisi. Her place of birth was Tbilisi.", "Film critics liked it. The film ran long."]
+    assert written_as_name(texts, ["return", "of", "the", "hero"]) is True
+    assert written_as_name(texts, ["place", "of", "birth"]) is False  # "birth" is lower case even in the heading
+    assert written_as_name(texts, ["film"]) is False  # "Film" opens a sentence: only "the film" counts
+    assert written_as_name(texts[2:], ["critics"]) is False
+    assert written_as_name(["Film."], ["film"]) is None  # nothing but a sentence opening
+    assert written_as_name(texts, ["zofia"]) is None
+    assert written_as_name(["a son of Amaury de Montfort"], ["amaury", "de", "montfort"]) is True  # most words
+    assert written_as_name(["as God's Gift to Women showed"], ["god", "s", "gift", "to", "women"]) is True

@@ -36,7 +36,7 @@ def test_bm25_stopwords_are_bm25s_english_stop_set() -> None:
     assert frozenset(STOPWORDS_EN) == BM25_STOPWORDS_EN
 
 
-def test_chunks_with_all_counts_the_chunks_holding_every_word(tmp_path) -> None:
+def test_chunks_with_all_are_the_chunks_holding_every_word(tmp_path) -> None:
     import numpy as np
 
     rows = [("a", "Place of birth: Tbilisi"), ("b", "the place where she gave birth"), ("c", "a place to rest"),
@@ -45,9 +45,9 @@ def test_chunks_with_all_counts_the_chunks_holding_every_word(tmp_path) -> None:
     built.save(tmp_path / "bm", version=1)
     loaded = BM25Index.load(tmp_path / "bm", version=1)
     for idx in (built, loaded):
-        assert idx.chunks_with_all(tokenize("place of birth")) == 2
-        assert idx.chunks_with_all(tokenize("place")) == 3
-        assert idx.chunks_with_all(tokenize("zofia novak")) == 1
-        assert idx.chunks_with_all(tokenize("zofia unknownword")) == 0
-        assert idx.chunks_with_all([]) == 0
-        assert idx.chunks_with_all(tokenize("place birth"), np.array([False, True, True, True])) == 1
+        assert idx.chunks_with_all(tokenize("place of birth")) == ["a", "b"]
+        assert idx.chunks_with_all(tokenize("place")) == ["a", "b", "c"]
+        assert idx.chunks_with_all(tokenize("zofia novak")) == ["d"]
+        assert idx.chunks_with_all(tokenize("zofia unknownword")) == []
+        assert idx.chunks_with_all([]) == []
+        assert idx.chunks_with_all(tokenize("place birth"), np.array([False, True, True, True])) == ["b"]

@@ -259,6 +259,7 @@ def bench_retrieval(
     json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None,
     index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
     compare_embedder: Annotated[str | None, typer.Option(help="also score dense with this embedder backend")] = None,
+    lowercase: Annotated[bool, typer.Option(help="ask every question in lower case, as people often type")] = False,
 ) -> None:
     """Passage recall@2/5/10, latency and per-stage index time for each mode, in one run."""
     import tempfile
@@ -271,7 +272,7 @@ def bench_retrieval(
         mode_list = [m for m in mode_list if m not in ("graph", "hybrid+graph")]
     with tempfile.TemporaryDirectory(prefix="banyan-bench-") as tmp:
         result = run_retrieval_bench(data, questions, mode_list, index or Path(tmp) / "main", limit,  # type: ignore[arg-type]
-                                     _overrides(embedder, no_graph), RichProgress())
+                                     _overrides(embedder, no_graph), RichProgress(), lowercase)
         if compare_embedder:
             ref = run_retrieval_bench(data, questions, ["dense"], Path(tmp) / "compare", limit,
                                       _overrides(compare_embedder, no_graph=True), RichProgress())

@@ -237,13 +237,13 @@ class IndexView:
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members,
                               chunk_titles=self.store.chunk_titles,
-                              chunks_with_all=self._chunk_counter(visible))
+                              chunks_with_all=self._chunks_with_all(visible), chunk_texts=self._chunk_texts)
 
-    def _chunk_counter(self, visible: frozenset[str] | None) -> Callable[[list[str]], int]:
+    def _chunks_with_all(self, visible: frozenset[str] | None) -> Callable[[list[str]], list[str]]:
         """``BM25Index.chunks_with_all`` over the ``visible`` chunks (all: None), loading BM25 on first use."""
         masked: list[tuple[BM25Index, np.ndarray]] = []
 
-        def count(words: list[str]) -> int:
+        def find(words: list[str]) -> list[str]:
             bm25 = self.bm25()
             if visible is None:
                 return bm25.chunks_with_all(words)
@@ -252,7 +252,11 @@ class IndexView:
                 del masked[:-1]
             return bm25.chunks_with_all(words, masked[-1][1])
 
-        return count
+        return find
+
+    def _chunk_texts(self, ids: list[str]) -> list[str]:
+        titles = self.store.chunk_titles(ids)
+        return [f"{titles.get(c.id, '')}\n{c.text}" for c in self.store.get_chunks(ids)]
 
     def save_graph_cache(self) -> bool:
         """Build and save the whole graph's array cache if it is missing (the writer calls this at the

@@ -6,7 +6,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +142,14 @@ def score_modes(bn: Banyan, questions: Sequence[Question], modes: Sequence[Searc
 
 def run_retrieval_bench(data_dir: Path, questions_file: Path, modes: Sequence[SearchMode], index_dir: Path,
                         limit: int | None = None, overrides: dict[str, Any] | None = None,
-                        progress: Progress | None = None) -> dict[str, Any]:
-    """Index ``data_dir/corpus.jsonl`` into ``index_dir`` and score ``modes`` on the questions."""
+                        progress: Progress | None = None, lowercase: bool = False) -> dict[str, Any]:
+    """Index ``data_dir/corpus.jsonl`` into ``index_dir`` and score ``modes`` on the questions (asked in
+    lower case with ``lowercase``, as people often type them)."""
     corpus = corpus_file(data_dir)
     qpath = question_file(data_dir, questions_file)
     questions = load_questions(qpath, limit)
+    if lowercase:
+        questions = [replace(q, question=q.question.lower()) for q in questions]
     if not questions:
         raise BanyanError(f"{qpath}: no questions with gold_titles")
     with Banyan(index_dir, overrides) as bn:

@@ -156,19 +156,21 @@ class BM25Index:
         scores = self._r.get_scores(toks) if mask is None else self.masked_scores(toks, mask)
         return [(self.ids[i], float(scores[i])) for i in top_k(scores, k) if scores[i] > 0]
 
-    def chunks_with_all(self, tokens: Iterable[str], mask: np.ndarray | None = None) -> int:
-        """How many chunks contain every one of ``tokens`` (BM25 tokens); with ``mask`` (one bool per
-        id), how many of the chunks where it is True."""
+    def chunks_with_all(self, tokens: Iterable[str], mask: np.ndarray | None = None) -> list[str]:
+        """The chunks that contain every one of ``tokens`` (BM25 tokens), in index order; with ``mask``
+        (one bool per id), only those where it is True."""
         r, docs = self._r, None
         wanted = list(dict.fromkeys(tokens))
         if not self.ids or not wanted or any(t not in r.vocab_dict for t in wanted):
-            return 0
+            return []
         indices, indptr = r.scores["indices"], r.scores["indptr"]
         for tid in r.get_tokens_ids(wanted):
             found = np.asarray(indices[int(indptr[tid]) : int(indptr[tid + 1])])
             docs = found if docs is None else np.intersect1d(docs, found, assume_unique=True)
         assert docs is not None
-        return int(len(docs) if mask is None else mask[docs].sum())
+        if mask is not None:
+            docs = docs[mask[docs]]
+        return [self.ids[i] for i in np.sort(docs).tolist()]
 
     def masked_scores(self, tokens: list[str], mask: np.ndarray) -> np.ndarray:
         """Scores of the chunks in ``mask`` (0 elsewhere), each term's idf computed from those chunks

@@ -54,18 +54,19 @@ def uncased(tokens: Sequence[str]) -> bool:
 
 
 def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
-                qualifier: Sequence[bool] = (), used_as_name: Callable[[int, str], bool] | None = None) -> dict[int, float]:
+                qualifier: Sequence[bool] = (),
+                used_as_name: Callable[[int, Sequence[str]], bool] | None = None) -> dict[int, float]:
     """Entities named by n-grams of the query's tokens; a match inside a longer match is dropped.
     An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
     "Mercury (Planet)", "Kestrel Bay (2004 Novel)" qualify the name before them and name no entity).
     An n-gram links only where it looks like a name (``_named``: a capital, a number, Chinese); in a
-    question written without capitals, also where ``used_as_name(entity, n-gram)`` says the corpus
-    uses those words mostly as that entity's name (not "film" or "place of birth", which a few
+    question written without capitals, also where ``used_as_name(entity, its tokens)`` says the
+    corpus uses those words as that entity's name (not "film" or "place of birth", which a few
     headings made entities). Each start's n-grams grow a word at a time; the longest matches are
-    kept first."""
+    kept first, and ``used_as_name`` is asked only about those no longer match already covers."""
     words = [normalize_name(t) for t in tokens]
     lower = used_as_name if used_as_name is not None and uncased(tokens) else None
-    hits: list[tuple[int, int, int]] = []  # (-length, start, entity): the longest first, then left to right
+    hits: list[tuple[int, int, int, bool]] = []  # (-length, start, entity, ask): the longest first, then left to right
     for i in range(len(words)):
         gram = ""
         for n in range(1, min(MAX_NGRAM, len(words) - i) + 1):
@@ -74,17 +75,49 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
                 gram = f"{gram} {word}" if gram else word
             e = norm_index.get(gram)  # first: most n-grams name nothing, and the checks below cost more
             if (e is None or len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
-                    or (bool(qualifier) and all(qualifier[i : i + n]))
-                    or not (_named(tokens, i, n) or (lower is not None and lower(e, gram)))):
+                    or (bool(qualifier) and all(qualifier[i : i + n]))):
                 continue
-            hits.append((-n, i, e))
+            named = _named(tokens, i, n)
+            if named or lower is not None:
+                hits.append((-n, i, e, not named))
     found: list[tuple[int, int]] = []
     links: dict[int, float] = {}
-    for neg, i, e in sorted(hits):
-        if not any(s <= i and i - neg <= t for s, t in found):
-            found.append((i, i - neg))
-            links[e] = 1.0
+    for neg, i, e, ask in sorted(hits):
+        if any(s <= i and i - neg <= t for s, t in found):
+            continue
+        if ask and lower is not None and not lower(e, tokens[i : i - neg]):
+            continue
+        found.append((i, i - neg))
+        links[e] = 1.0
     return links
+
+
+_SENTENCE_END = frozenset(".!?:;\n•|#*>")
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether the text at ``at`` starts a sentence, line or heading (where any word is capitalized)."""
+    before = text[:at].rstrip(" \t\"'“‘([-–—")
+    return not before or before[-1] in _SENTENCE_END
+
+
+def written_as_name(texts: Sequence[str], words: Sequence[str], lang: str = "en") -> bool | None:
+    """Whether ``texts`` mostly write the phrase ``words`` (in order, any case) as a name: most of its
+    content words capitalized ("Return of the Hero", "Amaury de Montfort"; not "place of birth").
+    Where the phrase opens a sentence its first word says nothing, and a one-word phrase there is
+    not counted; nor are one-letter pieces ("God's"). None: no occurrence counted."""
+    if not words:
+        return None
+    pattern = re.compile(r"(?<!\w)" + r"[\W_]+".join(f"({re.escape(w)})" for w in words) + r"(?!\w)", re.IGNORECASE)
+    content = [k for k, w in enumerate(words) if len(w) > 1 and not is_function_word(w, lang)]
+    named = counted = 0
+    for text in texts:
+        for m in pattern.finditer(text):
+            shown = [m.group(k + 1) for k in content if not (k == 0 and _opens_sentence(text, m.start()))]
+            if shown:
+                counted += 1
+                named += 2 * sum(w[:1].isupper() for w in shown) > len(shown)
+    return None if not counted else 2 * named >= counted
 
 
 _PARENTHESIZED = re.compile(r"[(（]([^()（）]*)[)）]")
