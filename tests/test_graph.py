@@ -299,8 +299,9 @@ def test_provenance_round_trip_and_graph_search(tmp_path, sample_dir, store_url)
         assert any("bridge" in r.routes for r in hits)  # the founder's page came through the two-hop route
         assert bn.search(q, k=3)  # auto picks graph for English
         # written without capitals, the question still links its entities: the corpus writes them as names
-        lower = bn.search(q.lower(), mode="graph", k=2)
-        assert {r.citation.title for r in lower} == {"Harrow & Vale Construction", "Thomas Harrow"}
+        for typed in (q.lower(), q[0] + q[1:].lower()):
+            found = bn.search(typed, mode="graph", k=2)
+            assert {r.citation.title for r in found} == {"Harrow & Vale Construction", "Thomas Harrow"}, typed
         # deleting a file removes what was extracted from it
         bn.remove(corpus / "thomas_harrow.md")
         bn.build_graph()

@@ -121,6 +121,8 @@ def test_a_question_without_capitals_links_what_the_corpus_uses_as_a_name() -> N
     assert exact_links(lower, index, "en", (), used_as_name) == {1: 1.0}  # "hungary" is inside the longer name
     assert asked == [(1, "louis ii of hungary"), (0, "film")]  # the longest first; nothing inside a link is asked
     assert exact_links(lower, index, "en") == {}  # without corpus evidence a lower-case word is no name
+    phone = word_tokens("Which film did the son of louis ii of hungary direct")  # only the first word capitalized
+    assert exact_links(phone, index, "en", (), used_as_name) == {1: 1.0}
     cased = word_tokens("Which film did the son of Louis II of Hungary direct")
     asked.clear()
     assert exact_links(cased, index, "en", (), used_as_name) == exact_links(cased, index, "en")

@@ -48,9 +48,10 @@ def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
 
 
 def uncased(tokens: Sequence[str]) -> bool:
-    """Whether a question is written without capitals ("where was zofia novak born"): its casing
-    then says nothing about which words are names."""
-    return not any(c.isupper() for t in tokens for c in t)
+    """Whether a question is written without capitals after its first word ("where was zofia novak
+    born", or "Where was zofia novak born" as a phone capitalizes it): its casing then says nothing
+    about which words are names."""
+    return not any(c.isupper() for t in tokens[1:] for c in t)
 
 
 def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
