@@ -97,7 +97,7 @@ class GraphRetriever:
         return links
 
     def used_as_name(self, entity: int, words: Sequence[str]) -> bool:
-        """For a question written without capitals: whether the corpus writes ``words`` as a name where
+        """For a question without capitals after its first word: whether the corpus writes ``words`` as a name where
         it uses them (``linking.written_as_name`` over up to ``NAME_SAMPLE`` of the chunks holding them
         all: "Louis II of Hungary" yes, "place of birth" no), or where no occurrence tells, whether
         ``entity`` is mentioned in at least half of those chunks."""

@@ -61,7 +61,7 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
     An n-gram made only of function words never links, nor one inside parentheses (``qualifier``:
     "Mercury (Planet)", "Kestrel Bay (2004 Novel)" qualify the name before them and name no entity).
     An n-gram links only where it looks like a name (``_named``: a capital, a number, Chinese); in a
-    question written without capitals, also where ``used_as_name(entity, its tokens)`` says the
+    question without capitals after its first word (``uncased``), also where ``used_as_name(entity, its tokens)`` says the
     corpus uses those words as that entity's name (not "film" or "place of birth", which a few
     headings made entities). Each start's n-grams grow a word at a time; the longest matches are
     kept first, and ``used_as_name`` is asked only about those no longer match already covers."""
