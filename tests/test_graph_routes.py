@@ -123,6 +123,9 @@ def test_a_question_without_capitals_links_what_the_corpus_uses_as_a_name() -> N
     assert exact_links(lower, index, "en") == {}  # without corpus evidence a lower-case word is no name
     phone = word_tokens("Which film did the son of louis ii of hungary direct")  # only the first word capitalized
     assert exact_links(phone, index, "en", (), used_as_name) == {1: 1.0}
+    shout = word_tokens("WHICH FILM DID THE SON OF LOUIS II OF HUNGARY DIRECT")  # capitals on every word say nothing
+    assert exact_links(shout, index, "en", (), used_as_name) == {1: 1.0}
+    assert exact_links(shout, index, "en") == {0: 1.0, 1: 1.0}  # without the corpus, capitals count as before
     cased = word_tokens("Which film did the son of Louis II of Hungary direct")
     asked.clear()
     assert exact_links(cased, index, "en", (), used_as_name) == exact_links(cased, index, "en")

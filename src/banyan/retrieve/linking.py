@@ -20,12 +20,13 @@ run past 6 ("The House by the Grey River (1931 novel)" is 8); in a 36,020-entity
 10 names are longer than 12"""
 
 
-def _named(tokens: list[str], i: int, n: int) -> bool:
+def _named(tokens: list[str], i: int, n: int, capitals: bool = True) -> bool:
     """Whether query tokens i..i+n look like a name: a capitalized word (not just the question's
-    first word), a number, or Chinese text. Stops "die" or "birth" linking to entities so named."""
+    first word; not at all without ``capitals``), a number, or Chinese text. Stops "die" or "birth"
+    linking to entities so named."""
     for j in range(i, i + n):
         t = tokens[j]
-        if has_han(t) or t[0].isdigit() or (t[0].isupper() and (j > 0 or n > 1)):
+        if has_han(t) or t[0].isdigit() or (capitals and t[0].isupper() and (j > 0 or n > 1)):
             return True
     return False
 
@@ -48,10 +49,11 @@ def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
 
 
 def uncased(tokens: Sequence[str]) -> bool:
-    """Whether a question is written without capitals after its first word ("where was zofia novak
-    born", or "Where was zofia novak born" as a phone capitalizes it): its casing then says nothing
-    about which words are names."""
-    return not any(c.isupper() for t in tokens[1:] for c in t)
+    """Whether a question's casing says nothing about which words are names: no capital after its
+    first word ("where was zofia novak born", or "Where was zofia novak born" as a phone capitalizes
+    it), or nothing but capitals ("WHERE WAS ZOFIA NOVAK BORN")."""
+    letters = [c for t in tokens for c in t if c.isalpha() and c.isupper() != c.islower()]
+    return not any(c.isupper() for t in tokens[1:] for c in t) or (bool(letters) and all(c.isupper() for c in letters))
 
 
 def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
@@ -78,7 +80,7 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
             if (e is None or len(gram) < 2 or all(is_function_word(w, lang) for w in gram.split())
                     or (bool(qualifier) and all(qualifier[i : i + n]))):
                 continue
-            named = _named(tokens, i, n)
+            named = _named(tokens, i, n, capitals=lower is None)
             if named or lower is not None:
                 hits.append((-n, i, e, not named))
     found: list[tuple[int, int]] = []
