@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from banyan.retrieve.homes import names_each_other, other_homonyms, title_coverage, without_names
-from banyan.retrieve.linking import exact_links, parenthesized, written_as_name
+from banyan.retrieve.linking import exact_links, parenthesized, uncased, written_as_name
 from banyan.text import bm25_tokens, word_tokens
 
 NAMES = ["Edsel Ford", "David Elliot", "Ada Obi"]
@@ -143,3 +143,13 @@ def test_written_as_name_reads_how_the_corpus_capitalizes_a_phrase() -> None:
     assert written_as_name(texts, ["zofia"]) is None
     assert written_as_name(["a son of Amaury de Montfort"], ["amaury", "de", "montfort"]) is True  # most words
     assert written_as_name(["as God's Gift to Women showed"], ["god", "s", "gift", "to", "women"]) is True
+    assert written_as_name(["PLACE OF BIRTH: Tbilisi"], ["place", "of", "birth"]) is None  # capitals only say nothing
+    assert written_as_name(["see the film\nHungary is big"], ["film", "hungary"]) is None  # not across a line
+
+
+def test_which_questions_say_nothing_by_their_casing() -> None:
+    assert uncased(word_tokens("where was zofia novak born"))
+    assert uncased(word_tokens("Where was zofia novak born, I wonder"))  # a phone's capitals: the first word, "I"
+    assert uncased(word_tokens("WHERE WAS ZOFIA NOVAK BORN"))
+    assert not uncased(word_tokens("Where was Zofia Novak born"))
+    assert uncased(word_tokens("林文远出生在哪里"))  # no cased letters: Chinese words look like names anyway

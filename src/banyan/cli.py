@@ -275,7 +275,7 @@ def bench_retrieval(
                                      _overrides(embedder, no_graph), RichProgress(), lowercase)
         if compare_embedder:
             ref = run_retrieval_bench(data, questions, ["dense"], Path(tmp) / "compare", limit,
-                                      _overrides(compare_embedder, no_graph=True), RichProgress())
+                                      _overrides(compare_embedder, no_graph=True), RichProgress(), lowercase)
             result["compare"] = {"embedder": ref["embedder"], "passages_per_second": ref["passages_per_second"],
                                  "dense": ref["modes"]["dense"], "index_seconds": ref["index_seconds"]}
     print_bench(stdout(), result)

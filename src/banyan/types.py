@@ -504,3 +504,14 @@ class Subgraph:
     def to_dict(self) -> dict[str, Any]:
         return {"nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges],
                 "truncated": self.truncated}
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseReading:
+    """What the corpus says about a phrase of a question typed without capitals
+    (``app.corpus.CorpusReader.read``, read by ``retrieve.graph_routes.GraphRetriever.used_as_name``)."""
+
+    chunks: tuple[str, ...]
+    """the chunks (the caller may read) holding all its words"""
+    written_as_name: bool | None
+    """``retrieve.linking.written_as_name`` over a sample of them (None: no occurrence told)"""

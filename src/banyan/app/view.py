@@ -27,6 +27,7 @@ from banyan.app.access import (
     visible_documents,
     visible_sources,
 )
+from banyan.app.corpus import CorpusReader
 from banyan.embed import Embedder
 from banyan.errors import IndexMismatchError
 from banyan.index.ann import open_vector_index
@@ -237,26 +238,7 @@ class IndexView:
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members,
                               chunk_titles=self.store.chunk_titles,
-                              chunks_with_all=self._chunks_with_all(visible), chunk_texts=self._chunk_texts)
-
-    def _chunks_with_all(self, visible: frozenset[str] | None) -> Callable[[list[str]], list[str]]:
-        """``BM25Index.chunks_with_all`` over the ``visible`` chunks (all: None), loading BM25 on first use."""
-        masked: list[tuple[BM25Index, np.ndarray]] = []
-
-        def find(words: list[str]) -> list[str]:
-            bm25 = self.bm25()
-            if visible is None:
-                return bm25.chunks_with_all(words)
-            if not masked or masked[-1][0] is not bm25:
-                masked.append((bm25, id_mask(bm25.ids, visible)))
-                del masked[:-1]
-            return bm25.chunks_with_all(words, masked[-1][1])
-
-        return find
-
-    def _chunk_texts(self, ids: list[str]) -> list[str]:
-        titles = self.store.chunk_titles(ids)
-        return [f"{titles.get(c.id, '')}\n{c.text}" for c in self.store.get_chunks(ids)]
+                              read_phrase=CorpusReader(self.bm25, self.store, visible).read)
 
     def save_graph_cache(self) -> bool:
         """Build and save the whole graph's array cache if it is missing (the writer calls this at the

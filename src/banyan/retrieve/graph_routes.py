@@ -22,19 +22,15 @@ from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
 from banyan.index.vectors import top_k
 from banyan.retrieve.homes import other_homonyms, without_names
-from banyan.retrieve.linking import exact_links, parenthesized, qualifiers, query_mentions, written_as_name
+from banyan.retrieve.linking import exact_links, parenthesized, qualifiers, query_mentions
 from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
 from banyan.text import bm25_tokens, is_function_word, normalize_name
-from banyan.types import Hit
+from banyan.types import Hit, PhraseReading
 
 RELATION_FLOOR = 0.2
 NAME_SHARE = 0.5
 """``used_as_name``: the least share of the chunks holding a name's words that must mention the entity"""
-NAME_SAMPLE = 16
-"""``used_as_name`` reads at most this many of the chunks holding a name's words (spread over them all)"""
-NAME_CACHE = 4096
-"""phrases whose reading ``used_as_name`` keeps (all are forgotten when it is full)"""
 
 
 @dataclass(frozen=True)
@@ -55,12 +51,8 @@ class GraphRetriever:
     """entity node ids of each level-0 community (empty until `banyan communities build`)"""
     chunk_titles: Callable[[list[str]], dict[str, str]] | None = None
     """the document title of each given chunk (``IndexStore.chunk_titles``)"""
-    chunks_with_all: Callable[[list[str]], list[str]] | None = None
-    """the chunks (the caller may read) that contain every one of the given BM25 tokens"""
-    chunk_texts: Callable[[list[str]], list[str]] | None = None
-    """each given chunk's title and text"""
-    _written: dict[str, tuple[int, bool | None]] = field(default_factory=dict, repr=False, compare=False)
-    """``used_as_name``'s reading of each phrase: (chunks holding its words, ``written_as_name``)"""
+    read_phrase: Callable[[Sequence[str]], PhraseReading] | None = None
+    """how the corpus (as the caller may read it) uses a phrase typed without capitals (``app.corpus.CorpusReader``)"""
 
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -97,25 +89,20 @@ class GraphRetriever:
         return links
 
     def used_as_name(self, entity: int, words: Sequence[str]) -> bool:
-        """For a question without capitals after its first word: whether the corpus writes ``words`` as a name where
-        it uses them (``linking.written_as_name`` over up to ``NAME_SAMPLE`` of the chunks holding them
-        all: "Louis II of Hungary" yes, "place of birth" no), or where no occurrence tells, whether
-        ``entity`` is mentioned in at least half of those chunks."""
-        if self.chunks_with_all is None:
+        """For a question whose casing says nothing (``linking.uncased``): whether the corpus writes
+        ``words`` as a name where it uses them ("Louis II of Hungary" yes, "place of birth" no), or
+        where no occurrence tells, whether ``entity`` is mentioned in at least half of the chunks
+        holding them all."""
+        if self.read_phrase is None:
             return False
-        key = " ".join(words).lower()
-        reading = self._written.get(key)  # a phrase reads the same way for every question: read it once
-        if reading is None:
-            ids = self.chunks_with_all(bm25_tokens(key))
-            sample = ids[:: max(1, len(ids) // NAME_SAMPLE)][:NAME_SAMPLE]
-            reading = (len(ids), written_as_name(self.chunk_texts(sample), words) if sample and self.chunk_texts else None)
-            if len(self._written) >= NAME_CACHE:
-                self._written.clear()
-            self._written[key] = reading
-        found, verdict = reading
-        if verdict is not None:
-            return verdict
-        return found > 0 and NAME_SHARE * found <= float(self.kg.entity_chunks[entity])
+        reading = self.read_phrase(words)
+        if reading.written_as_name is not None:
+            return reading.written_as_name
+        if not reading.chunks:
+            return False
+        nodes, _ = self.kg.edges(entity)
+        mentioned = {self.kg.chunk_node(int(c)) for c in nodes[nodes >= self.kg.n_entities]}
+        return NAME_SHARE * len(reading.chunks) <= sum(c in mentioned for c in reading.chunks)
 
     def _fact_question(self, q: Query) -> tuple[list[str], set[str]]:
         """The question's content stems (at most ``MAX_STEMS``) and those the linked entities' names use."""

@@ -51,9 +51,10 @@ def parenthesized(text: str, tokens: Sequence[str]) -> list[bool]:
 def uncased(tokens: Sequence[str]) -> bool:
     """Whether a question's casing says nothing about which words are names: no capital after its
     first word ("where was zofia novak born", or "Where was zofia novak born" as a phone capitalizes
-    it), or nothing but capitals ("WHERE WAS ZOFIA NOVAK BORN")."""
-    letters = [c for t in tokens for c in t if c.isalpha() and c.isupper() != c.islower()]
-    return not any(c.isupper() for t in tokens[1:] for c in t) or (bool(letters) and all(c.isupper() for c in letters))
+    it; a one-letter word such as "I" aside), or nothing but capitals ("WHERE WAS ZOFIA NOVAK BORN")."""
+    letters = [c for t in tokens for c in t if c.isupper() != c.islower()]
+    return (not any(c.isupper() for t in tokens[1:] if len(t) > 1 for c in t)
+            or (bool(letters) and all(c.isupper() for c in letters)))
 
 
 def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
@@ -104,19 +105,25 @@ def _opens_sentence(text: str, at: int) -> bool:
     return not before or before[-1] in _SENTENCE_END
 
 
+_SEPARATOR = r"(?:[^\w\n!?]|_)+"
+"""what may stand between the words of a phrase in text: not a line break or a sentence's end"""
+
+
 def written_as_name(texts: Sequence[str], words: Sequence[str], lang: str = "en") -> bool | None:
     """Whether ``texts`` mostly write the phrase ``words`` (in order, any case) as a name: most of its
     content words capitalized ("Return of the Hero", "Amaury de Montfort"; not "place of birth").
     Where the phrase opens a sentence its first word says nothing, and a one-word phrase there is
-    not counted; nor are one-letter pieces ("God's"). None: no occurrence counted."""
+    not counted; nor are one-letter pieces ("God's") or words in capitals ("PLACE OF BIRTH"). None:
+    no occurrence counted."""
     if not words:
         return None
-    pattern = re.compile(r"(?<!\w)" + r"[\W_]+".join(f"({re.escape(w)})" for w in words) + r"(?!\w)", re.IGNORECASE)
+    pattern = re.compile(r"(?<!\w)" + _SEPARATOR.join(f"({re.escape(w)})" for w in words) + r"(?!\w)", re.IGNORECASE)
     content = [k for k, w in enumerate(words) if len(w) > 1 and not is_function_word(w, lang)]
     named = counted = 0
     for text in texts:
         for m in pattern.finditer(text):
-            shown = [m.group(k + 1) for k in content if not (k == 0 and _opens_sentence(text, m.start()))]
+            shown = [w for k in content if not (k == 0 and _opens_sentence(text, m.start()))
+                     for w in [m.group(k + 1)] if not w.isupper()]
             if shown:
                 counted += 1
                 named += 2 * sum(w[:1].isupper() for w in shown) > len(shown)
