@@ -75,3 +75,23 @@ def test_a_graphrag_subset_that_cannot_be_prepared_is_skipped_with_the_reason(tm
     assert [(d.name, d.questions) for d in found] == [("medical", "questions_sample5.jsonl")]
     assert skipped["novel"] == "reading novel.parquet needs pyarrow (pip install pyarrow)"
     assert {"2wiki", "cmrc", "everyday-en", "everyday-zh"} <= set(skipped)
+
+
+def test_lowercase_asks_every_question_in_lower_case(tmp_path: Path, monkeypatch) -> None:
+    from banyan.api import Banyan
+    from banyan.eval.bench import run_retrieval_bench
+
+    asked: list[str] = []
+    search = Banyan.search
+
+    def spy(self, question, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(question)
+        return search(self, question, *args, **kwargs)
+
+    monkeypatch.setattr(Banyan, "search", spy)
+    _write(tmp_path / "data", "dev.jsonl")
+    result = run_retrieval_bench(tmp_path / "data", Path("dev.jsonl"), ["bm25", "graph"], tmp_path / "idx",
+                                 overrides={"embedding": {"backend": "hash"}}, lowercase=True)
+    assert result["n_questions"] == 3
+    assert asked and all(q == q.lower() for q in asked)
+    assert "where was thomas harrow born?" in asked

@@ -227,6 +227,7 @@ def bench_suite(
     work: Annotated[Path | None, typer.Option(help="keep each data set's index under this folder")] = None,
     embedder: EmbedderOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None,
+    lowercase: Annotated[bool, typer.Option(help="ask every question in lower case, as people often type")] = False,
 ) -> None:
     """Every dev benchmark in one run: recall@2/5/10 per mode with same-run bm25/dense/hybrid baselines on
     2Wiki, CMRC 2018, our everyday notes (English, Chinese) and GraphRAG-Bench medical and novel, then
@@ -256,7 +257,7 @@ def bench_suite(
     skipped = {k: v for k, v in skipped.items() if k in chosen}
     mode_list = [m.strip() for m in modes.split(",") if m.strip()]
     result = run_suite(data, mode_list, work, _overrides(embedder), RichProgress(),
-                       log=lambda m: console.print(f"[bold]{m}[/]", highlight=False))
+                       log=lambda m: console.print(f"[bold]{m}[/]", highlight=False), lowercase=lowercase)
     result.skipped = skipped
     for name, run in result.runs.items():
         console.print(f"\n[bold]{name}[/]")

@@ -94,8 +94,9 @@ def suite_data(shared: Path, everyday: Path, cmrc_limit: int, graphrag_sample: i
 
 def run_suite(data: Sequence[SuiteData], modes: Sequence[str], work: Path | None = None,
               overrides: dict[str, Any] | None = None, progress: Progress | None = None,
-              log: Callable[[str], None] | None = None) -> SuiteResult:
-    """``bench retrieval`` on each data set (a fresh index each, under ``work`` or a temp dir)."""
+              log: Callable[[str], None] | None = None, lowercase: bool = False) -> SuiteResult:
+    """``bench retrieval`` on each data set (a fresh index each, under ``work`` or a temp dir); with
+    ``lowercase``, every question asked in lower case."""
     result = SuiteResult()
     say = log or (lambda _m: None)
     with tempfile.TemporaryDirectory(prefix="banyan-bench-suite-") as tmp:
@@ -103,5 +104,5 @@ def run_suite(data: Sequence[SuiteData], modes: Sequence[str], work: Path | None
         for d in data:
             say(f"{d.name}: {d.data} / {d.questions}" + (f" (first {d.limit})" if d.limit else ""))
             result.runs[d.name] = run_retrieval_bench(d.data, Path(d.questions), list(modes), root / d.name,
-                                                      d.limit, overrides, progress or NoProgress())
+                                                      d.limit, overrides, progress or NoProgress(), lowercase)
     return result
