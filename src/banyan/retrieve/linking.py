@@ -106,7 +106,8 @@ def _opens_sentence(text: str, at: int) -> bool:
 
 
 _SEPARATOR = r"(?:[^\w\n!?]|_)+"
-"""what may stand between the words of a phrase in text: not a line break or a sentence's end"""
+"""what may stand between the words of a phrase in text: not a line break, "!" or "?" (a full stop may:
+it ends initials, "Frances M. Vega", as often as sentences)"""
 
 
 def written_as_name(texts: Sequence[str], words: Sequence[str], lang: str = "en") -> bool | None:
