@@ -27,7 +27,6 @@ from banyan.app.access import (
     visible_documents,
     visible_sources,
 )
-from banyan.app.corpus import CorpusReader
 from banyan.embed import Embedder
 from banyan.errors import IndexMismatchError
 from banyan.index.ann import open_vector_index
@@ -218,6 +217,7 @@ class IndexView:
     def _load_graph(self, visible: frozenset[str] | None = None) -> GraphRetriever:
         """The graph routes over the whole graph, or over the graph of the ``visible`` chunks only
         (no community route there: community keywords are built from every document)."""
+        from banyan.app.corpus import CorpusReader
         from banyan.extract.schema import relation_text
         from banyan.graph.text_vectors import cached_embed
         from banyan.retrieve.graph_routes import GraphRetriever
