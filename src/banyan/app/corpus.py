@@ -60,6 +60,5 @@ class CorpusReader:
         return reading
 
     def texts(self, ids: list[str]) -> list[str]:
-        """Each chunk's title and text."""
-        titles = self._store.chunk_titles(ids)
-        return [f"{titles.get(c.id, '')}\n{c.text}" for c in self._store.get_chunks(ids)]
+        """Each chunk's title and text (one read: ``citations`` joins the two)."""
+        return [f"{p.citation.title}\n{p.text}" for p in self._store.citations(ids).values()]

@@ -90,7 +90,7 @@ class GraphRetriever:
 
     def used_as_name(self, entity: int, words: Sequence[str]) -> bool:
         """For a question whose casing says nothing (``linking.uncased``): whether the corpus writes
-        ``words`` as a name where it uses them ("Louis II of Hungary" yes, "place of birth" no), or
+        ``words`` as a name where it uses them ("Lumen Bridge" yes, "meeting notes" no), or
         where no occurrence tells, whether ``entity`` is mentioned in at least half of the chunks
         holding them all."""
         if self.read_phrase is None:

@@ -22,8 +22,8 @@ run past 6 ("The House by the Grey River (1931 novel)" is 8); in a 36,020-entity
 
 def _named(tokens: list[str], i: int, n: int, capitals: bool = True) -> bool:
     """Whether query tokens i..i+n look like a name: a capitalized word (not just the question's
-    first word; not at all without ``capitals``), a number, or Chinese text. Stops "die" or "birth"
-    linking to entities so named."""
+    first word; not at all without ``capitals``), a number, or Chinese text. Stops a common word
+    ("bridge", "summary") linking to an entity a heading gave that name."""
     for j in range(i, i + n):
         t = tokens[j]
         if has_han(t) or t[0].isdigit() or (capitals and t[0].isupper() and (j > 0 or n > 1)):
@@ -65,7 +65,7 @@ def exact_links(tokens: list[str], norm_index: dict[str, int], lang: str = "en",
     "Mercury (Planet)", "Kestrel Bay (2004 Novel)" qualify the name before them and name no entity).
     An n-gram links only where it looks like a name (``_named``: a capital, a number, Chinese); in a
     question without capitals after its first word (``uncased``), also where ``used_as_name(entity, its tokens)`` says the
-    corpus uses those words as that entity's name (not "film" or "place of birth", which a few
+    corpus uses those words as that entity's name (not "summary" or "meeting notes", which a few
     headings made entities). Each start's n-grams grow a word at a time; the longest matches are
     kept first, and ``used_as_name`` is asked only about those no longer match already covers."""
     words = [normalize_name(t) for t in tokens]
@@ -107,14 +107,14 @@ def _opens_sentence(text: str, at: int) -> bool:
 
 _SEPARATOR = r"(?:[^\w\n!?]|_)+"
 """what may stand between the words of a phrase in text: not a line break, "!" or "?" (a full stop may:
-it ends initials, "Frances M. Vega", as often as sentences)"""
+it ends initials, "Lena K. Brandt", as often as sentences)"""
 
 
 def written_as_name(texts: Sequence[str], words: Sequence[str], lang: str = "en") -> bool | None:
     """Whether ``texts`` mostly write the phrase ``words`` (in order, any case) as a name: most of its
-    content words capitalized ("Return of the Hero", "Amaury de Montfort"; not "place of birth").
+    content words capitalized ("Harrow & Vale Construction", "Rosa de Almeida"; not "meeting notes").
     Where the phrase opens a sentence its first word says nothing, and a one-word phrase there is
-    not counted; nor are one-letter pieces ("God's") or words in capitals ("PLACE OF BIRTH"). None:
+    not counted; nor are one-letter pieces ("Kelby's") or words in capitals ("MEETING NOTES"). None:
     no occurrence counted."""
     if not words:
         return None
