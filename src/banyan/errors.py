@@ -35,6 +35,10 @@ class EmbedderError(BanyanError):
     """An embedder could not be loaded or failed to embed."""
 
 
+class ExtensionMissingError(BanyanError):
+    """A compiled part of banyan was not built when it was installed."""
+
+
 class IndexMismatchError(BanyanError):
     """The index was built with settings that conflict with the current ones."""
 

@@ -54,6 +54,17 @@ class Walk:
         out[self.order] = np.arange(len(self.order))
         return out
 
+    @cached_property
+    def wide_indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """``trans``'s row pointers and column indices as int64 (what the compiled push loop reads)."""
+        return (np.ascontiguousarray(self.trans.indptr, dtype=np.int64),
+                np.ascontiguousarray(self.trans.indices, dtype=np.int64))
+
+    @cached_property
+    def wide_order(self) -> np.ndarray:
+        """``order`` as int64."""
+        return np.ascontiguousarray(self.order, dtype=np.int64)
+
 
 def locality_order(trans: sp.csr_matrix) -> np.ndarray:
     """Reverse Cuthill-McKee order of the graph's undirected pattern (nodes near each other in the

@@ -10,6 +10,7 @@ the hybrid route, and ranks chunks by where the walk settles.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from banyan.extract.schema import Schema
 from banyan.graph.facts import MAX_STEMS, triple_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
+from banyan.graph.push import compiled, pagerank_from
 from banyan.index.vectors import top_k
 from banyan.retrieve.homes import other_homonyms, without_names
 from banyan.retrieve.linking import exact_links, parenthesized, qualifiers, query_mentions
@@ -27,6 +29,8 @@ from banyan.retrieve.query import Query
 from banyan.settings import GraphSettings
 from banyan.text import bm25_tokens, is_function_word, normalize_name
 from banyan.types import Hit, PhraseReading
+
+log = logging.getLogger(__name__)
 
 RELATION_FLOOR = 0.2
 NAME_SHARE = 0.5
@@ -53,6 +57,11 @@ class GraphRetriever:
     """the document title of each given chunk (``IndexStore.chunk_titles``)"""
     read_phrase: Callable[[Sequence[str]], PhraseReading] | None = None
     """how the corpus (as the caller may read it) uses a phrase typed without capitals (``app.corpus.CorpusReader``)"""
+
+    def __post_init__(self) -> None:
+        if self.cfg.ppr_method == "push" and not compiled():
+            log.warning("graph.ppr_method is push, but banyan's compiled PageRank loop is not installed (reinstall "
+                        "banyan to build it): graph mode walks by power iteration")
 
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -158,22 +167,32 @@ class GraphRetriever:
         """Personalized PageRank from the linked entities (by specificity) and the best passages."""
         links = q.links
         n_e = self.kg.n_entities
-        seeds = np.zeros(n_e + len(self.kg.chunk_ids))
-        for e, s in links.items():
-            seeds[e] = s / max(1.0, float(self.kg.entity_chunks[e]))
-        if seeds.sum() > 0:
-            seeds /= seeds.sum()
+        seeds = {e: s / max(1.0, float(self.kg.entity_chunks[e])) for e, s in links.items()}
+        total = sum(seeds.values())
+        if total > 0:
+            seeds = {e: w / total for e, w in seeds.items()}
         index = self.kg.chunk_nodes
         top = passages[: self.cfg.seed_passages]
         total = sum(h.score for h in top) or 1.0
         weight = self.cfg.passage_seed_weight if links else 1.0
         for h in top:
             if h.chunk_id in index:
-                seeds[index[h.chunk_id]] += weight * h.score / total
-        if seeds.sum() <= 0:
+                node = index[h.chunk_id]
+                seeds[node] = seeds.get(node, 0.0) + weight * h.score / total
+        if sum(seeds.values()) <= 0:
             return []
-        scores = personalized_pagerank(self.walk_for(q), seeds, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)[n_e:]
-        return [Hit(self.kg.chunk_ids[i], float(scores[i]), ("ppr",)) for i in top_k(scores, k) if scores[i] > 0]
+        walk = self.walk_for(q)
+        nodes, weights = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), np.float64, len(seeds))
+        if self.cfg.ppr_method == "push" and compiled():
+            walked = pagerank_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_eps)
+        else:
+            dense = np.zeros(walk.trans.shape[0])
+            dense[nodes] = weights
+            walked = personalized_pagerank(walk, dense, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)
+        scores = walked[n_e:]
+        best = top_k(scores, k)
+        ids = self.kg.chunk_ids
+        return [Hit(ids[i], s, ("ppr",)) for i, s in zip(best.tolist(), scores[best].tolist()) if s > 0]
 
     def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
         """The linked entities' own chunks (the question names them), in the order of ``ranked``. Where
