@@ -1,7 +1,10 @@
 """The one compiled part: graph mode's PageRank loop (src/banyan/graph/_push.c). Everything else
-is declared in pyproject.toml."""
+is declared in pyproject.toml. Optional: where it cannot be compiled (no C compiler), the install
+goes on without it and graph mode walks by power iteration (banyan.graph.push.compiled())."""
+
+import os
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("banyan.graph._push", ["src/banyan/graph/_push.c"],
-                             extra_compile_args=["-O2"] if __import__("os").name != "nt" else [])])
+setup(ext_modules=[Extension("banyan.graph._push", ["src/banyan/graph/_push.c"], optional=True,
+                             extra_compile_args=[] if os.name == "nt" else ["-O2"])])
