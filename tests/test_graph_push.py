@@ -10,10 +10,13 @@ import pytest
 import scipy.sparse as sp
 
 from banyan import Banyan
+from banyan.graph import push
 from banyan.graph.ppr import personalized_pagerank, prepare_walk, transition
-from banyan.graph.push import _push, approximate_pagerank
+from banyan.graph.push import _extension, _push, approximate_pagerank, compiled
 from banyan.retrieve import graph_routes
 from conftest import HASH
+
+needs_extension = pytest.mark.skipif(not compiled(), reason="the C extension banyan.graph._push was not built")
 
 
 def _random_graph(rng: np.random.Generator, n: int, edges: int) -> sp.csr_matrix:
@@ -36,14 +39,22 @@ def _cases(rng: np.random.Generator):
                 yield walk, seeds, damping
 
 
-def test_push_reaches_the_power_iterations_fixed_point():
+@pytest.fixture
+def unbounded(monkeypatch):
+    """No work budget: the pushes themselves, never the power iteration that takes over past it."""
+    monkeypatch.setattr(push, "WORK_PASSES", 10**9)
+
+
+@needs_extension
+def test_push_reaches_the_power_iterations_fixed_point(unbounded):
     for walk, seeds, damping in _cases(np.random.default_rng(7)):
         exact = personalized_pagerank(walk, seeds, damping, tol=1e-13, max_iter=1000)
         got = approximate_pagerank(walk, seeds, damping, eps=1e-13)
         assert np.allclose(got, exact, rtol=1e-7, atol=1e-10)
 
 
-def test_what_push_leaves_unspread_bounds_its_error():
+@needs_extension
+def test_what_push_leaves_unspread_bounds_its_error(unbounded):
     """Each node keeps less than ``eps`` per out-edge unspread: the scores miss at most that much mass
     in all, and no score exceeds the exact one."""
     eps = 1e-4
@@ -56,23 +67,45 @@ def test_what_push_leaves_unspread_bounds_its_error():
         assert np.abs(got - exact).sum() <= bound
 
 
-def test_the_compiled_loop_is_the_python_loop():
+@needs_extension
+def test_the_compiled_loop_is_the_python_loop(unbounded):
+    """Bit for bit (no fused multiply-adds), with 32- and 64-bit indices, dead ends among the seeds."""
     rng = np.random.default_rng(3)
-    walk = prepare_walk(transition(_random_graph(rng, 300, 700)))
-    seeded = np.sort(rng.choice(300, 5, replace=False)).astype(np.int64)
-    share = rng.random(5)
-    share /= share.sum()
-    trans = walk.trans
-    args = (trans.indptr, trans.indices, trans.data, seeded, share, 0.5, 1e-6)
-    seeds = np.zeros(300)
-    seeds[walk.order[seeded]] = share
-    compiled = approximate_pagerank(walk, seeds, 0.5, 1e-6)
-    plain = np.zeros(300)
-    plain[walk.order] = _push(*args)
-    assert np.allclose(compiled, plain, rtol=1e-12, atol=1e-15)
+    for case in range(20):
+        n = int(rng.integers(5, 300))
+        walk = prepare_walk(transition(_random_graph(rng, n, int(rng.integers(n // 2, 3 * n)))))
+        k = int(rng.integers(1, min(n, 8) + 1))
+        seeded = np.sort(rng.choice(n, k, replace=False)).astype(np.int64)
+        share = rng.random(k)
+        share /= share.sum()
+        damping, eps = float(rng.uniform(0.1, 0.9)), float(10 ** rng.uniform(-9, -3))
+        plain = np.zeros(n)
+        plain[walk.order] = _push(walk.trans.indptr, walk.trans.indices, walk.trans.data, seeded, share, damping, eps)
+        indptr, indices, data, order = walk.push_arrays
+        assert indptr.dtype == np.int32
+        for width in (np.int32, np.int64):
+            compiled_out = np.zeros(n)
+            assert _extension().push(indptr.astype(width), indices.astype(width), data, seeded, share, damping, eps,
+                                     10**12, order, compiled_out)
+            assert np.array_equal(compiled_out, plain), (case, width)
+        seeds = np.zeros(n)
+        seeds[walk.order[seeded]] = share  # the wrapper sums the shares in another order: equal up to rounding
+        assert np.allclose(approximate_pagerank(walk, seeds, damping, eps), plain, rtol=1e-12, atol=1e-18), case
 
 
-def test_seeds_without_edges_keep_their_mass_and_no_seeds_walk_nowhere():
+def test_a_push_over_its_budget_gives_the_power_iterations_scores(monkeypatch):
+    rng = np.random.default_rng(5)
+    walk = prepare_walk(transition(_random_graph(rng, 400, 900)))
+    seeds = np.zeros(400)
+    seeds[[3, 50, 77]] = [1.0, 2.0, 0.5]
+    monkeypatch.setattr(push, "WORK_PASSES", 0)
+    if compiled():
+        got = approximate_pagerank(walk, seeds, 0.99, 1e-9, tol=1e-10)
+        assert np.allclose(got, personalized_pagerank(walk, seeds, 0.99, tol=1e-10), rtol=1e-12, atol=1e-15)
+
+
+@needs_extension
+def test_seeds_without_edges_keep_their_mass_and_no_seeds_walk_nowhere(unbounded):
     adj = sp.csr_matrix(np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
                                   [0.0, 0.0, 0.0, 0.0]]))
     walk = prepare_walk(transition(adj))
@@ -84,17 +117,30 @@ def test_seeds_without_edges_keep_their_mass_and_no_seeds_walk_nowhere():
 def test_the_compiled_loop_checks_what_it_is_given():
     ext = pytest.importorskip("banyan.graph._push")
     indptr, indices = np.array([0, 1, 2], np.int64), np.array([1, 5], np.int64)  # node 5 does not exist
-    seeded, order = np.array([0], np.int64), np.arange(2, dtype=np.int64)
+    seeded, order, one = np.array([0], np.int64), np.arange(2, dtype=np.int64), np.ones(1)
+
+    def run(*, ip=indptr, ix=indices, seeds=seeded, shares=one, damping=0.5, work=100, order=order, out=None):
+        return ext.push(ip, ix, np.ones(len(ix)), seeds, shares, damping, 1e-9, work, order,
+                        np.zeros(2) if out is None else out)
+
     with pytest.raises(ValueError, match="out of range"):
-        ext.push(indptr, indices, np.ones(2), seeded, np.ones(1), 0.5, 1e-9, order, np.zeros(2))
-    with pytest.raises(ValueError, match="out of range"):  # a seed twice
-        ext.push(indptr, np.array([1, 0]), np.ones(2), np.array([0, 0]), np.ones(2), 0.5, 1e-9, order, np.zeros(2))
+        run()
+    with pytest.raises(ValueError, match="repeated"):
+        run(ix=np.array([1, 0]), seeds=np.array([0, 0]), shares=np.ones(2))
+    with pytest.raises(ValueError, match="decreases"):
+        run(ip=np.array([0, 2, 1]), ix=np.array([1, 0]))
+    with pytest.raises(ValueError, match="permutation"):
+        run(ix=np.array([1, 0]), order=np.array([0, 0]))
     with pytest.raises(TypeError, match="indices must be"):
-        ext.push(indptr, indices.astype(np.int32), np.ones(2), seeded, np.ones(1), 0.5, 1e-9, order, np.zeros(2))
+        run(ix=indices.astype(np.int16))
+    with pytest.raises(ValueError, match="widths"):
+        run(ix=indices.astype(np.int32))
     with pytest.raises(ValueError, match="lengths"):
-        ext.push(indptr, indices, np.ones(2), seeded, np.ones(1), 0.5, 1e-9, order, np.zeros(3))
+        run(ix=np.array([1, 0]), out=np.zeros(3))
     with pytest.raises(ValueError, match="damping"):
-        ext.push(indptr, np.array([1, 0]), np.ones(2), seeded, np.ones(1), 1.0, 1e-9, order, np.zeros(2))
+        run(ix=np.array([1, 0]), damping=1.0)
+    assert run(ix=np.array([1, 0])) is True
+    assert run(ix=np.array([1, 0]), work=0) is False  # over budget
 
 
 def test_without_the_compiled_loop_graph_mode_walks_by_power_iteration(monkeypatch, tmp_path: Path, sample_dir: Path):
@@ -107,9 +153,17 @@ def test_without_the_compiled_loop_graph_mode_walks_by_power_iteration(monkeypat
 
 
 @pytest.mark.parametrize("method", ["push", "power"])
-def test_graph_mode_ranks_the_same_with_either_method(tmp_path: Path, sample_dir: Path, method: str):
+def test_graph_mode_ranks_the_same_with_either_method(monkeypatch, tmp_path: Path, sample_dir: Path, method: str):
+    if method == "push" and not compiled():
+        pytest.skip("the C extension banyan.graph._push was not built")
+    walked: list[str] = []
+    for name in ("pagerank_from", "personalized_pagerank"):
+        real = getattr(graph_routes, name)
+        monkeypatch.setattr(graph_routes, name, lambda *a, _real=real, _name=name, **k: walked.append(_name) or
+                            _real(*a, **k))
     q = "Where was the founder of Harrow & Vale Construction born?"
     with Banyan(tmp_path / "idx", {**HASH, "graph": {"ppr_method": method}}) as bn:
         bn.index([sample_dir])
         hits = bn.search(q, mode="graph", k=2)
     assert {h.citation.title for h in hits} == {"Harrow & Vale Construction", "Thomas Harrow"}
+    assert set(walked) == {"pagerank_from" if method == "push" else "personalized_pagerank"}

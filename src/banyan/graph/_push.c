@@ -1,171 +1,191 @@
 /* Forward push for personalized PageRank: the loop of banyan.graph.push._push, compiled.
  *
- * push(indptr, indices, data, seeded, share, damping, eps, order, out)
- *   indptr (int64, n + 1), indices (int64), data (float64): a row-stochastic CSR matrix, row u
- *     holding where a walker at u goes;
+ * push(indptr, indices, data, seeded, share, damping, eps, max_work, order, out) -> bool
+ *   indptr (n + 1) and indices, both int32 or both int64, and data (float64): a row-stochastic CSR
+ *     matrix, row u holding where a walker at u goes;
  *   seeded (int64), share (float64): the seed nodes (distinct) and their shares of the mass;
- *   order (int64, n): the caller's number of each node; out (float64, n): written, out[order[u]]
- *     being u's settled mass plus what its own residual would keep. Returns None.
- * The interpreter lock is released while the loop runs. Every index read is bounds-checked.
+ *   max_work: the most matrix entries the pushes may read;
+ *   order (int64, n): a permutation, the caller's number of each node; out (float64, n): written,
+ *     out[order[u]] being u's settled mass plus what its own residual would keep.
+ * Returns True, or False where the pushes stopped at max_work (out then holds what they reached).
+ * The interpreter lock is released while the loop runs. Every index is checked before it is used.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 
-static int take(PyObject *obj, Py_buffer *view, const char *name, Py_ssize_t itemsize, char kind, int writable) {
+enum { OK = 0, BAD_INDEX = 1, NO_MEMORY = 2, OVER_BUDGET = 3 };
+
+/* kind: 'f' float64, 'i' int64, 'x' int32 or int64 */
+static int take(PyObject *obj, Py_buffer *view, const char *name, char kind, int writable) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0)
         return -1;
     const char *f = view->format ? view->format : "B";
-    if (*f == '<' || *f == '=' || *f == '@')
+    if (*f == '=' || *f == '@' || (*f == '<' && PY_LITTLE_ENDIAN))
         f++;
-    int ok = view->ndim == 1 && view->itemsize == itemsize;
+    int ok = view->ndim == 1;
     if (kind == 'f')
-        ok = ok && *f == 'd';
+        ok = ok && view->itemsize == 8 && *f == 'd';
+    else if (kind == 'i' || view->itemsize == 8)
+        ok = ok && view->itemsize == 8 && (*f == 'q' || *f == 'l');
     else
-        ok = ok && (*f == 'q' || *f == 'l');
+        ok = ok && view->itemsize == 4 && (*f == 'i' || *f == 'l');
     if (!ok) {
         PyErr_Format(PyExc_TypeError, "push: %s must be a contiguous 1-d array of %s", name,
-                     kind == 'f' ? "float64" : "int64");
+                     kind == 'f' ? "float64" : kind == 'i' ? "int64" : "int32 or int64");
         PyBuffer_Release(view);
         return -1;
     }
     return 0;
 }
 
-#define ENQUEUE(v)                                                                   \
-    do {                                                                             \
-        if (!queued[v] && residual[v] > eps * (double)(indptr[(v) + 1] - indptr[v] > 0 \
-                                                   ? indptr[(v) + 1] - indptr[v] : 1)) { \
-            queue[tail] = (v);                                                       \
-            tail = tail < n ? tail + 1 : 0;                                          \
-            queued[v] = 1;                                                           \
-            waiting++;                                                               \
-        }                                                                            \
-    } while (0)
-
-/* 0 on success, 1 when an index is out of range or a seed repeated */
-static int run(int64_t n, const int64_t *indptr, const int64_t *indices, const double *data, int64_t n_edges,
-               const int64_t *seeded, const double *share, int64_t n_seeds, double damping, double eps,
-               double *settled, double *residual, int64_t *queue, uint8_t *queued) {
-    int64_t head = 0, tail = 0, waiting = 0;
-    for (int64_t i = 0; i < n_seeds; i++) {
-        int64_t s = seeded[i];
-        if (s < 0 || s >= n || queued[s])
-            return 1;
-        residual[s] = share[i];
-        queue[tail++] = s;
-        queued[s] = 1;
-        waiting++;
+/* The push loop for CSR index arrays of type IDX: settled and residual (zeroed), queue (n + 1
+ * slots: a ring in which a node is at most once) and queued (zeroed, and zero again on return). */
+#define DEFINE_RUN(NAME, IDX)                                                                              \
+    static int NAME(int64_t n, const IDX *indptr, const IDX *indices, const double *data, int64_t n_edges,   \
+                    const int64_t *seeded, const double *share, int64_t n_seeds, double damping, double eps,   \
+                    int64_t max_work, double *settled, double *residual, int64_t *queue, uint8_t *queued) {    \
+        if (indptr[0] < 0 || (int64_t)indptr[n] > n_edges)                                                  \
+            return BAD_INDEX;                                                                               \
+        for (int64_t u = 0; u < n; u++)                                                                     \
+            if (indptr[u + 1] < indptr[u])                                                                  \
+                return BAD_INDEX;                                                                           \
+        int64_t head = 0, tail = 0, waiting = 0, work = 0;                                                  \
+        for (int64_t i = 0; i < n_seeds; i++) {                                                             \
+            int64_t s = seeded[i];                                                                          \
+            if (s < 0 || s >= n || queued[s])                                                               \
+                return BAD_INDEX;                                                                           \
+            residual[s] = share[i];                                                                         \
+            queue[tail++] = s;                                                                              \
+            queued[s] = 1;                                                                                  \
+            waiting++;                                                                                      \
+        }                                                                                                   \
+        while (waiting > 0) {                                                                               \
+            int64_t u = queue[head];                                                                        \
+            head = head < n ? head + 1 : 0;                                                                 \
+            waiting--;                                                                                      \
+            queued[u] = 0;                                                                                  \
+            double mass = residual[u];                                                                      \
+            int64_t start = indptr[u], end = indptr[u + 1];                                                 \
+            if (mass <= eps * (double)(end > start ? end - start : 1))                                      \
+                continue;                                                                                   \
+            work += end > start ? end - start : n_seeds;                                                    \
+            if (work > max_work) {                                                                          \
+                while (waiting > 0) { /* leave queued all zero */                                           \
+                    queued[queue[head]] = 0;                                                                \
+                    head = head < n ? head + 1 : 0;                                                         \
+                    waiting--;                                                                              \
+                }                                                                                           \
+                return OVER_BUDGET;                                                                         \
+            }                                                                                               \
+            settled[u] += (1.0 - damping) * mass;                                                           \
+            residual[u] = 0.0;                                                                              \
+            double moving = damping * mass;                                                                 \
+            for (int64_t j = start; j < end || (start == end && j - start < n_seeds); j++) {                \
+                /* a dead end's walkers jump back to the seeds */                                           \
+                int64_t v = start == end ? seeded[j - start] : (int64_t)indices[j];                         \
+                if (v < 0 || v >= n)                                                                        \
+                    return BAD_INDEX;                                                                       \
+                residual[v] += moving * (start == end ? share[j - start] : data[j]);                        \
+                int64_t degree = (int64_t)indptr[v + 1] - (int64_t)indptr[v];                               \
+                if (!queued[v] && residual[v] > eps * (double)(degree > 0 ? degree : 1)) {                  \
+                    queue[tail] = v;                                                                        \
+                    tail = tail < n ? tail + 1 : 0;                                                         \
+                    queued[v] = 1;                                                                          \
+                    waiting++;                                                                              \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        return OK;                                                                                          \
     }
-    while (waiting > 0) {
-        int64_t u = queue[head];
-        head = head < n ? head + 1 : 0;
-        waiting--;
-        queued[u] = 0;
-        double mass = residual[u];
-        int64_t start = indptr[u], end = indptr[u + 1];
-        if (start < 0 || end < start || end > n_edges)
-            return 1;
-        if (mass <= eps * (double)(end > start ? end - start : 1))
-            continue;
-        settled[u] += (1.0 - damping) * mass;
-        residual[u] = 0.0;
-        double moving = damping * mass;
-        if (start == end) { /* a dead end: its walkers jump back to the seeds */
-            for (int64_t i = 0; i < n_seeds; i++) {
-                int64_t v = seeded[i];
-                residual[v] += moving * share[i];
-                ENQUEUE(v);
-            }
-            continue;
-        }
-        for (int64_t j = start; j < end; j++) {
-            int64_t v = indices[j];
-            if (v < 0 || v >= n)
-                return 1;
-            residual[v] += moving * data[j];
-            ENQUEUE(v);
-        }
-    }
-    return 0;
-}
 
-/* run() on fresh work arrays, then out[order[u]] = settled[u] + (1 - damping) * residual[u]:
- * 0 on success, 1 for a bad index, 2 when memory ran out */
-static int walk(int64_t n, const int64_t *indptr, const int64_t *indices, const double *data, int64_t n_edges,
+DEFINE_RUN(run32, int32_t)
+DEFINE_RUN(run64, int64_t)
+
+/* run on fresh work arrays, then out[order[u]] = settled[u] + (1 - damping) * residual[u] (also
+ * after OVER_BUDGET: the mass settled so far) */
+static int walk(int wide, int64_t n, const void *indptr, const void *indices, const double *data, int64_t n_edges,
                 const int64_t *seeded, const double *share, int64_t n_seeds, double damping, double eps,
-                const int64_t *order, double *out) {
+                int64_t max_work, const int64_t *order, double *out) {
     size_t size = (size_t)(n > 0 ? n : 1);
     double *settled = PyMem_RawCalloc(size, sizeof(double));
     double *residual = PyMem_RawCalloc(size, sizeof(double));
     int64_t *queue = PyMem_RawMalloc((size + 1) * sizeof(int64_t));
     uint8_t *queued = PyMem_RawCalloc(size, 1);
-    int bad = 2;
+    int status = NO_MEMORY;
     if (settled && residual && queue && queued) {
-        bad = run(n, indptr, indices, data, n_edges, seeded, share, n_seeds, damping, eps, settled, residual, queue,
-                  queued);
-        for (int64_t u = 0; !bad && u < n; u++) {
-            if (order[u] < 0 || order[u] >= n)
-                bad = 1;
-            else
-                out[order[u]] = settled[u] + (1.0 - damping) * residual[u];
+        status = wide ? run64(n, indptr, indices, data, n_edges, seeded, share, n_seeds, damping, eps, max_work,
+                              settled, residual, queue, queued)
+                      : run32(n, indptr, indices, data, n_edges, seeded, share, n_seeds, damping, eps, max_work,
+                              settled, residual, queue, queued);
+        for (int64_t u = 0; (status == OK || status == OVER_BUDGET) && u < n; u++) {
+            int64_t at = order[u];
+            if (at < 0 || at >= n || queued[at]) { /* queued is all zero after run: marks order's values */
+                status = BAD_INDEX;
+                break;
+            }
+            queued[at] = 1;
+            out[at] = settled[u] + (1.0 - damping) * residual[u];
         }
     }
     PyMem_RawFree(settled);
     PyMem_RawFree(residual);
     PyMem_RawFree(queue);
     PyMem_RawFree(queued);
-    return bad;
+    return status;
 }
 
 static PyObject *push(PyObject *self, PyObject *args) {
     (void)self;
-    enum { N_ARRAYS = 9 };
-    PyObject *objs[N_ARRAYS];
+    enum { N_ARGS = 10 };
+    PyObject *objs[N_ARGS];
     double damping, eps;
-    if (!PyArg_ParseTuple(args, "OOOOOddOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &damping, &eps,
-                          &objs[7], &objs[8]))
+    long long max_work;
+    if (!PyArg_ParseTuple(args, "OOOOOddLOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &damping, &eps,
+                          &max_work, &objs[8], &objs[9]))
         return NULL;
-    static const char *names[N_ARRAYS] = {"indptr", "indices", "data", "seeded", "share", "", "", "order", "out"};
-    static const char kinds[N_ARRAYS] = {'i', 'i', 'f', 'i', 'f', 0, 0, 'i', 'f'};
-    Py_buffer views[N_ARRAYS];
-    int taken[N_ARRAYS] = {0};
+    static const char *names[N_ARGS] = {"indptr", "indices", "data", "seeded", "share", "", "", "", "order", "out"};
+    static const char kinds[N_ARGS] = {'x', 'x', 'f', 'i', 'f', 0, 0, 0, 'i', 'f'};
+    Py_buffer views[N_ARGS];
+    int taken[N_ARGS] = {0};
     PyObject *result = NULL;
-    for (int k = 0; k < N_ARRAYS; k++) {
+    for (int k = 0; k < N_ARGS; k++) {
         if (!kinds[k])
             continue;
-        if (take(objs[k], &views[k], names[k], 8, kinds[k], k == 8) < 0)
+        if (take(objs[k], &views[k], names[k], kinds[k], k == 9) < 0)
             goto done;
         taken[k] = 1;
     }
     Py_ssize_t n = views[0].shape[0] - 1;
-    if (n < 0 || views[1].shape[0] != views[2].shape[0] || views[3].shape[0] != views[4].shape[0] ||
-        views[7].shape[0] != n || views[8].shape[0] != n) {
-        PyErr_SetString(PyExc_ValueError, "push: array lengths do not fit one graph of len(indptr) - 1 nodes");
+    if (n < 0 || views[0].itemsize != views[1].itemsize || views[1].shape[0] != views[2].shape[0] ||
+        views[3].shape[0] != views[4].shape[0] || views[8].shape[0] != n || views[9].shape[0] != n) {
+        PyErr_SetString(PyExc_ValueError, "push: array lengths or index widths do not fit one graph of len(indptr) "
+                                          "- 1 nodes");
         goto done;
     }
-    if (!(damping > 0.0 && damping < 1.0) || !(eps > 0.0)) {
-        PyErr_SetString(PyExc_ValueError, "push: damping must be in (0, 1) and eps above 0");
+    if (!(damping > 0.0 && damping < 1.0) || !(eps > 0.0) || max_work < 0) {
+        PyErr_SetString(PyExc_ValueError, "push: damping must be in (0, 1), eps above 0 and max_work at least 0");
         goto done;
     }
-    int bad;
+    int status;
+    int wide = views[0].itemsize == 8;
     Py_BEGIN_ALLOW_THREADS
-    bad = walk(n, views[0].buf, views[1].buf, views[2].buf, views[1].shape[0], views[3].buf, views[4].buf,
-               views[3].shape[0], damping, eps, views[7].buf, views[8].buf);
+    status = walk(wide, n, views[0].buf, views[1].buf, views[2].buf, views[1].shape[0], views[3].buf, views[4].buf,
+                  views[3].shape[0], damping, eps, (int64_t)max_work, views[8].buf, views[9].buf);
     Py_END_ALLOW_THREADS
-    if (bad == 2) {
+    if (status == NO_MEMORY) {
         PyErr_NoMemory();
         goto done;
     }
-    if (bad) {
-        PyErr_SetString(PyExc_ValueError, "push: a node index is out of range, or a seed is repeated");
+    if (status == BAD_INDEX) {
+        PyErr_SetString(PyExc_ValueError, "push: a node index is out of range, a seed is repeated, indptr decreases "
+                                          "or order is not a permutation");
         goto done;
     }
-    Py_INCREF(Py_None);
-    result = Py_None;
+    result = PyBool_FromLong(status == OK);
 done:
-    for (int k = 0; k < N_ARRAYS; k++)
+    for (int k = 0; k < N_ARGS; k++)
         if (taken[k])
             PyBuffer_Release(&views[k]);
     return result;

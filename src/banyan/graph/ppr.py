@@ -55,15 +55,14 @@ class Walk:
         return out
 
     @cached_property
-    def wide_indices(self) -> tuple[np.ndarray, np.ndarray]:
-        """``trans``'s row pointers and column indices as int64 (what the compiled push loop reads)."""
-        return (np.ascontiguousarray(self.trans.indptr, dtype=np.int64),
-                np.ascontiguousarray(self.trans.indices, dtype=np.int64))
-
-    @cached_property
-    def wide_order(self) -> np.ndarray:
-        """``order`` as int64."""
-        return np.ascontiguousarray(self.order, dtype=np.int64)
+    def push_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``trans``'s row pointers, column indices (both int32, or both int64 where either is) and
+        float64 weights, and ``order`` as int64: what the compiled push loop (``graph.push``) reads."""
+        index = np.int32 if self.trans.indptr.dtype == self.trans.indices.dtype == np.int32 else np.int64
+        return (np.ascontiguousarray(self.trans.indptr, dtype=index),
+                np.ascontiguousarray(self.trans.indices, dtype=index),
+                np.ascontiguousarray(self.trans.data, dtype=np.float64),
+                np.ascontiguousarray(self.order, dtype=np.int64))
 
 
 def locality_order(trans: sp.csr_matrix) -> np.ndarray:

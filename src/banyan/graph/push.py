@@ -6,8 +6,8 @@ the mass spread over tens of thousands of nodes, which cannot change which passa
 Forward push (Andersen, Chung and Lang, FOCS 2006) keeps an estimate ``p`` and a residual ``r``
 (mass not yet spread). A node whose residual exceeds ``eps`` per out-edge keeps ``1 - damping`` of
 it and passes the rest along its edges; nothing else is touched. What is left unspread is at
-most ``eps`` per edge of each node, so the work is bounded by the mass and ``eps``, not by the size
-of the graph: on the 2Wiki graph (42,668 nodes, 270,824 edges) a question's walk reads about
+most ``eps`` per edge of each node, so the pushes are bounded by the mass and ``eps``, not by the
+size of the graph (setting up and reading out the scores is linear in the nodes): on the 2Wiki graph (42,668 nodes, 270,824 edges) a question's walk reads about
 25,000 edges (``graph.ppr_eps`` 1e-6) instead of about 1.9 million.
 
 The loop is a small C extension (``graph/_push.c``, built when the package is installed) that
@@ -24,7 +24,7 @@ from types import ModuleType
 import numpy as np
 
 from banyan.errors import ExtensionMissingError
-from banyan.graph.ppr import Walk
+from banyan.graph.ppr import Walk, personalized_pagerank
 
 
 def compiled() -> bool:
@@ -32,38 +32,54 @@ def compiled() -> bool:
     return _extension() is not None
 
 
-def approximate_pagerank(walk: Walk, seeds: np.ndarray, damping: float = 0.5, eps: float = 1e-6) -> np.ndarray:
+WORK_PASSES = 2
+"""a walk's pushes read at most this many times the graph's entries (and nodes). Pushes read entries
+here and there, several times slower per entry than the power iteration's sweeps, which read every
+entry about 7 times (``graph.ppr_tol`` 3e-3): past this the power iteration is the cheaper walk and
+computes it (a damping near 1, a tiny ``eps``, a small graph)"""
+
+
+def approximate_pagerank(walk: Walk, seeds: np.ndarray, damping: float = 0.5, eps: float = 1e-6,
+                         tol: float = 3e-3) -> np.ndarray:
     """Scores of the walk that follows an edge with probability ``damping`` and jumps back to the
     seed distribution otherwise (the fixed point ``personalized_pagerank`` iterates to), with dead
     ends returning their mass to the seeds. No score is above the exact one, and together they miss
     at most the mass left unspread: less than ``eps`` per out-edge (at least ``eps``) of each node.
-    Raises ``ExtensionMissingError`` where the compiled loop is not installed (``compiled()``)."""
+    Where the pushes would read more than ``WORK_PASSES`` times the graph, ``personalized_pagerank``
+    to ``tol`` gives the scores instead. Raises ``ExtensionMissingError`` where the compiled loop is
+    not installed (``compiled()``)."""
     given = np.asarray(seeds, dtype=np.float64)
     nodes = np.flatnonzero(given)
-    return pagerank_from(walk, nodes, given[nodes], damping, eps)
+    return pagerank_from(walk, nodes, given[nodes], damping, eps, tol)
 
 
 def pagerank_from(walk: Walk, nodes: np.ndarray, weights: np.ndarray, damping: float = 0.5,
-                  eps: float = 1e-6) -> np.ndarray:
+                  eps: float = 1e-6, tol: float = 3e-3) -> np.ndarray:
     """``approximate_pagerank`` from seeds given as distinct ``nodes`` and their ``weights`` (a
     question seeds a few dozen of the graph's nodes: no vector over all of them to scan)."""
     ext = _extension()
     if ext is None:
         raise ExtensionMissingError(
-            "banyan's compiled PageRank loop (banyan.graph._push) is not installed: reinstall banyan "
-            "(`pip install -e .` builds it; it needs a C compiler) or set graph.ppr_method = \"power\"")
+            "banyan's compiled PageRank loop (banyan.graph._push) is not installed: reinstall banyan with a C "
+            "compiler present (`pip install --no-cache-dir --force-reinstall banyan-rag`, or `pip install -e .` "
+            "in a checkout) or set graph.ppr_method = \"power\"")
     n = walk.trans.shape[0]
     out = np.zeros(n)
+    nodes = np.asarray(nodes, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)
     total = weights.sum()
     if len(weights) == 0 or total <= 0:
         return out
-    at = walk.position[np.asarray(nodes, dtype=np.int64)]
+    at = walk.position[nodes].astype(np.int64, copy=False)
     by_position = np.argsort(at)
-    (indptr, indices), order = walk.wide_indices, walk.wide_order
-    ext.push(indptr, indices, walk.trans.data, at[by_position], weights[by_position] / total, float(damping),
-             float(eps), order, out)
-    return out
+    indptr, indices, data, order = walk.push_arrays
+    budget = WORK_PASSES * (len(indices) + n)
+    if ext.push(indptr, indices, data, at[by_position], weights[by_position] / total, float(damping), float(eps),
+                budget, order, out):
+        return out
+    seeds = np.zeros(n)
+    seeds[nodes] = weights
+    return personalized_pagerank(walk, seeds, damping, tol=tol)
 
 
 @cache

@@ -61,7 +61,8 @@ class GraphRetriever:
     def __post_init__(self) -> None:
         if self.cfg.ppr_method == "push" and not compiled():
             log.warning("graph.ppr_method is push, but banyan's compiled PageRank loop is not installed (reinstall "
-                        "banyan to build it): graph mode walks by power iteration")
+                        "banyan with a C compiler present: pip install --no-cache-dir --force-reinstall): graph "
+                        "mode walks by power iteration")
 
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
@@ -184,7 +185,7 @@ class GraphRetriever:
         walk = self.walk_for(q)
         nodes, weights = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), np.float64, len(seeds))
         if self.cfg.ppr_method == "push" and compiled():
-            walked = pagerank_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_eps)
+            walked = pagerank_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_eps, self.cfg.ppr_tol)
         else:
             dense = np.zeros(walk.trans.shape[0])
             dense[nodes] = weights
