@@ -84,9 +84,12 @@ def test_the_compiled_loop_is_the_python_loop(unbounded):
         indptr, indices, data, order = walk.push_arrays
         assert indptr.dtype == np.int32
         for width in (np.int32, np.int64):
+            nodes, scores = np.empty(n, np.int64), np.empty(n)
+            m = _extension().push(indptr.astype(width), indices.astype(width), data, seeded, share, damping, eps,
+                                  10**12, order, nodes, scores)
+            assert len(set(nodes[:m].tolist())) == m  # each reached node once
             compiled_out = np.zeros(n)
-            assert _extension().push(indptr.astype(width), indices.astype(width), data, seeded, share, damping, eps,
-                                     10**12, order, compiled_out)
+            compiled_out[nodes[:m]] = scores[:m]
             assert np.array_equal(compiled_out, plain), (case, width)
         seeds = np.zeros(n)
         seeds[walk.order[seeded]] = share  # the wrapper sums the shares in another order: equal up to rounding
@@ -119,28 +122,34 @@ def test_the_compiled_loop_checks_what_it_is_given():
     indptr, indices = np.array([0, 1, 2], np.int64), np.array([1, 5], np.int64)  # node 5 does not exist
     seeded, order, one = np.array([0], np.int64), np.arange(2, dtype=np.int64), np.ones(1)
 
-    def run(*, ip=indptr, ix=indices, seeds=seeded, shares=one, damping=0.5, work=100, order=order, out=None):
-        return ext.push(ip, ix, np.ones(len(ix)), seeds, shares, damping, 1e-9, work, order,
-                        np.zeros(2) if out is None else out)
+    def run(*, ip=indptr, ix=indices, seeds=seeded, shares=one, damping=0.5, work=100, order=order, n=2):
+        return ext.push(ip, ix, np.ones(len(ix)), seeds, shares, damping, 1e-9, work, order, np.empty(n, np.int64),
+                        np.empty(n))
 
     with pytest.raises(ValueError, match="out of range"):
         run()
     with pytest.raises(ValueError, match="repeated"):
         run(ix=np.array([1, 0]), seeds=np.array([0, 0]), shares=np.ones(2))
-    with pytest.raises(ValueError, match="decreases"):
+    with pytest.raises(ValueError, match="bounds"):
         run(ip=np.array([0, 2, 1]), ix=np.array([1, 0]))
-    with pytest.raises(ValueError, match="permutation"):
-        run(ix=np.array([1, 0]), order=np.array([0, 0]))
+    with pytest.raises(ValueError, match="out of range"):
+        run(ix=np.array([1, 0]), order=np.array([0, 7]))
     with pytest.raises(TypeError, match="indices must be"):
         run(ix=indices.astype(np.int16))
     with pytest.raises(ValueError, match="widths"):
         run(ix=indices.astype(np.int32))
     with pytest.raises(ValueError, match="lengths"):
-        run(ix=np.array([1, 0]), out=np.zeros(3))
+        run(ix=np.array([1, 0]), n=3)
     with pytest.raises(ValueError, match="damping"):
         run(ix=np.array([1, 0]), damping=1.0)
-    assert run(ix=np.array([1, 0])) is True
-    assert run(ix=np.array([1, 0]), work=0) is False  # over budget
+    assert run(ix=np.array([1, 0])) == 2  # both nodes reached
+    assert run(ix=np.array([1, 0]), work=0) == -1  # over budget
+
+
+def test_a_walk_order_must_be_a_permutation():
+    walk = prepare_walk(transition(sp.csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))), np.array([0, 0]))
+    with pytest.raises(ValueError, match="each node once"):
+        assert walk.push_arrays is None
 
 
 def test_without_the_compiled_loop_graph_mode_walks_by_power_iteration(monkeypatch, tmp_path: Path, sample_dir: Path):

@@ -1,13 +1,17 @@
 /* Forward push for personalized PageRank: the loop of banyan.graph.push._push, compiled.
  *
- * push(indptr, indices, data, seeded, share, damping, eps, max_work, order, out) -> bool
+ * push(indptr, indices, data, seeded, share, damping, eps, max_work, order, nodes, scores) -> int
  *   indptr (n + 1) and indices, both int32 or both int64, and data (float64): a row-stochastic CSR
  *     matrix, row u holding where a walker at u goes;
  *   seeded (int64), share (float64): the seed nodes (distinct) and their shares of the mass;
  *   max_work: the most matrix entries the pushes may read;
- *   order (int64, n): a permutation, the caller's number of each node; out (float64, n): written,
- *     out[order[u]] being u's settled mass plus what its own residual would keep.
- * Returns True, or False where the pushes stopped at max_work (out then holds what they reached).
+ *   order (int64, n): the caller's number of each node (a permutation);
+ *   nodes (int64, n), scores (float64, n): written, the first m of each: the caller's numbers of the
+ *     m nodes the walk reached (in the order it reached them) and their scores, a node's settled
+ *     mass plus what its own residual would keep. Every other node scores 0.
+ * Returns m, or -1 where the pushes stopped at max_work (nodes and scores are then not written).
+ * The work is in the nodes reached and the entries read, not in the size of the graph: the work
+ * arrays are zeroed lazily by the allocator and only the reached nodes are read back.
  * The interpreter lock is released while the loop runs. Every index is checked before it is used.
  */
 #define PY_SSIZE_T_CLEAN
@@ -40,17 +44,14 @@ static int take(PyObject *obj, Py_buffer *view, const char *name, char kind, int
     return 0;
 }
 
-/* The push loop for CSR index arrays of type IDX: settled and residual (zeroed), queue (n + 1
- * slots: a ring in which a node is at most once) and queued (zeroed, and zero again on return). */
+/* The push loop for CSR index arrays of type IDX, on zeroed settled, residual, queued and reached
+ * and a queue of n + 1 slots (a ring in which a node is at most once). reached lists the nodes
+ * whose residual was ever raised, in that order; *m their count. */
 #define DEFINE_RUN(NAME, IDX)                                                                              \
     static int NAME(int64_t n, const IDX *indptr, const IDX *indices, const double *data, int64_t n_edges,   \
                     const int64_t *seeded, const double *share, int64_t n_seeds, double damping, double eps,   \
-                    int64_t max_work, double *settled, double *residual, int64_t *queue, uint8_t *queued) {    \
-        if (indptr[0] < 0 || (int64_t)indptr[n] > n_edges)                                                  \
-            return BAD_INDEX;                                                                               \
-        for (int64_t u = 0; u < n; u++)                                                                     \
-            if (indptr[u + 1] < indptr[u])                                                                  \
-                return BAD_INDEX;                                                                           \
+                    int64_t max_work, double *settled, double *residual, int64_t *queue, uint8_t *queued,      \
+                    uint8_t *seen, int64_t *reached, int64_t *m) {                                             \
         int64_t head = 0, tail = 0, waiting = 0, work = 0;                                                  \
         for (int64_t i = 0; i < n_seeds; i++) {                                                             \
             int64_t s = seeded[i];                                                                          \
@@ -59,6 +60,8 @@ static int take(PyObject *obj, Py_buffer *view, const char *name, char kind, int
             residual[s] = share[i];                                                                         \
             queue[tail++] = s;                                                                              \
             queued[s] = 1;                                                                                  \
+            seen[s] = 1;                                                                                    \
+            reached[(*m)++] = s;                                                                            \
             waiting++;                                                                                      \
         }                                                                                                   \
         while (waiting > 0) {                                                                               \
@@ -68,17 +71,13 @@ static int take(PyObject *obj, Py_buffer *view, const char *name, char kind, int
             queued[u] = 0;                                                                                  \
             double mass = residual[u];                                                                      \
             int64_t start = indptr[u], end = indptr[u + 1];                                                 \
+            if (start < 0 || end < start || end > n_edges)                                                  \
+                return BAD_INDEX;                                                                           \
             if (mass <= eps * (double)(end > start ? end - start : 1))                                      \
                 continue;                                                                                   \
             work += end > start ? end - start : n_seeds;                                                    \
-            if (work > max_work) {                                                                          \
-                while (waiting > 0) { /* leave queued all zero */                                           \
-                    queued[queue[head]] = 0;                                                                \
-                    head = head < n ? head + 1 : 0;                                                         \
-                    waiting--;                                                                              \
-                }                                                                                           \
+            if (work > max_work)                                                                            \
                 return OVER_BUDGET;                                                                         \
-            }                                                                                               \
             settled[u] += (1.0 - damping) * mass;                                                           \
             residual[u] = 0.0;                                                                              \
             double moving = damping * mass;                                                                 \
@@ -88,6 +87,10 @@ static int take(PyObject *obj, Py_buffer *view, const char *name, char kind, int
                 if (v < 0 || v >= n)                                                                        \
                     return BAD_INDEX;                                                                       \
                 residual[v] += moving * (start == end ? share[j - start] : data[j]);                        \
+                if (!seen[v]) {                                                                             \
+                    seen[v] = 1;                                                                            \
+                    reached[(*m)++] = v;                                                                    \
+                }                                                                                           \
                 int64_t degree = (int64_t)indptr[v + 1] - (int64_t)indptr[v];                               \
                 if (!queued[v] && residual[v] > eps * (double)(degree > 0 ? degree : 1)) {                  \
                     queue[tail] = v;                                                                        \
@@ -103,63 +106,72 @@ static int take(PyObject *obj, Py_buffer *view, const char *name, char kind, int
 DEFINE_RUN(run32, int32_t)
 DEFINE_RUN(run64, int64_t)
 
-/* run on fresh work arrays, then out[order[u]] = settled[u] + (1 - damping) * residual[u] (also
- * after OVER_BUDGET: the mass settled so far) */
+/* run on fresh work arrays, then the reached nodes' caller numbers and scores into nodes and
+ * scores; *m their count */
 static int walk(int wide, int64_t n, const void *indptr, const void *indices, const double *data, int64_t n_edges,
                 const int64_t *seeded, const double *share, int64_t n_seeds, double damping, double eps,
-                int64_t max_work, const int64_t *order, double *out) {
+                int64_t max_work, const int64_t *order, int64_t *nodes, double *scores, int64_t *m) {
     size_t size = (size_t)(n > 0 ? n : 1);
+    /* calloc: large blocks come zeroed from the system a page at a time, so a walk that reaches few
+     * nodes touches few pages */
     double *settled = PyMem_RawCalloc(size, sizeof(double));
     double *residual = PyMem_RawCalloc(size, sizeof(double));
     int64_t *queue = PyMem_RawMalloc((size + 1) * sizeof(int64_t));
     uint8_t *queued = PyMem_RawCalloc(size, 1);
+    uint8_t *seen = PyMem_RawCalloc(size, 1);
+    int64_t *reached = PyMem_RawMalloc(size * sizeof(int64_t));
     int status = NO_MEMORY;
-    if (settled && residual && queue && queued) {
+    *m = 0;
+    if (settled && residual && queue && queued && seen && reached) {
         status = wide ? run64(n, indptr, indices, data, n_edges, seeded, share, n_seeds, damping, eps, max_work,
-                              settled, residual, queue, queued)
+                              settled, residual, queue, queued, seen, reached, m)
                       : run32(n, indptr, indices, data, n_edges, seeded, share, n_seeds, damping, eps, max_work,
-                              settled, residual, queue, queued);
-        for (int64_t u = 0; (status == OK || status == OVER_BUDGET) && u < n; u++) {
-            int64_t at = order[u];
-            if (at < 0 || at >= n || queued[at]) { /* queued is all zero after run: marks order's values */
+                              settled, residual, queue, queued, seen, reached, m);
+        for (int64_t i = 0; status == OK && i < *m; i++) {
+            int64_t u = reached[i], at = order[u];
+            if (at < 0 || at >= n) {
                 status = BAD_INDEX;
                 break;
             }
-            queued[at] = 1;
-            out[at] = settled[u] + (1.0 - damping) * residual[u];
+            nodes[i] = at;
+            scores[i] = settled[u] + (1.0 - damping) * residual[u];
         }
     }
     PyMem_RawFree(settled);
     PyMem_RawFree(residual);
     PyMem_RawFree(queue);
     PyMem_RawFree(queued);
+    PyMem_RawFree(seen);
+    PyMem_RawFree(reached);
     return status;
 }
 
 static PyObject *push(PyObject *self, PyObject *args) {
     (void)self;
-    enum { N_ARGS = 10 };
+    enum { N_ARGS = 11 };
     PyObject *objs[N_ARGS];
     double damping, eps;
     long long max_work;
-    if (!PyArg_ParseTuple(args, "OOOOOddLOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &damping, &eps,
-                          &max_work, &objs[8], &objs[9]))
+    if (!PyArg_ParseTuple(args, "OOOOOddLOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &damping, &eps,
+                          &max_work, &objs[8], &objs[9], &objs[10]))
         return NULL;
-    static const char *names[N_ARGS] = {"indptr", "indices", "data", "seeded", "share", "", "", "", "order", "out"};
-    static const char kinds[N_ARGS] = {'x', 'x', 'f', 'i', 'f', 0, 0, 0, 'i', 'f'};
+    static const char *names[N_ARGS] = {"indptr", "indices", "data", "seeded", "share", "", "", "", "order",
+                                        "nodes", "scores"};
+    static const char kinds[N_ARGS] = {'x', 'x', 'f', 'i', 'f', 0, 0, 0, 'i', 'i', 'f'};
     Py_buffer views[N_ARGS];
     int taken[N_ARGS] = {0};
     PyObject *result = NULL;
     for (int k = 0; k < N_ARGS; k++) {
         if (!kinds[k])
             continue;
-        if (take(objs[k], &views[k], names[k], kinds[k], k == 9) < 0)
+        if (take(objs[k], &views[k], names[k], kinds[k], k >= 9) < 0)
             goto done;
         taken[k] = 1;
     }
     Py_ssize_t n = views[0].shape[0] - 1;
     if (n < 0 || views[0].itemsize != views[1].itemsize || views[1].shape[0] != views[2].shape[0] ||
-        views[3].shape[0] != views[4].shape[0] || views[8].shape[0] != n || views[9].shape[0] != n) {
+        views[3].shape[0] != views[4].shape[0] || views[8].shape[0] != n || views[9].shape[0] != n ||
+        views[10].shape[0] != n) {
         PyErr_SetString(PyExc_ValueError, "push: array lengths or index widths do not fit one graph of len(indptr) "
                                           "- 1 nodes");
         goto done;
@@ -169,21 +181,22 @@ static PyObject *push(PyObject *self, PyObject *args) {
         goto done;
     }
     int status;
+    int64_t m = 0;
     int wide = views[0].itemsize == 8;
     Py_BEGIN_ALLOW_THREADS
     status = walk(wide, n, views[0].buf, views[1].buf, views[2].buf, views[1].shape[0], views[3].buf, views[4].buf,
-                  views[3].shape[0], damping, eps, (int64_t)max_work, views[8].buf, views[9].buf);
+                  views[3].shape[0], damping, eps, (int64_t)max_work, views[8].buf, views[9].buf, views[10].buf, &m);
     Py_END_ALLOW_THREADS
     if (status == NO_MEMORY) {
         PyErr_NoMemory();
         goto done;
     }
     if (status == BAD_INDEX) {
-        PyErr_SetString(PyExc_ValueError, "push: a node index is out of range, a seed is repeated, indptr decreases "
-                                          "or order is not a permutation");
+        PyErr_SetString(PyExc_ValueError, "push: a node index is out of range, a row's bounds are invalid or a seed "
+                                          "is repeated");
         goto done;
     }
-    result = PyBool_FromLong(status == OK);
+    result = PyLong_FromLongLong(status == OK ? (long long)m : -1);
 done:
     for (int k = 0; k < N_ARGS; k++)
         if (taken[k])

@@ -59,6 +59,8 @@ class Walk:
         """``trans``'s row pointers, column indices (both int32, or both int64 where either is) and
         float64 weights, and ``order`` as int64: what the compiled push loop (``graph.push``) reads."""
         index = np.int32 if self.trans.indptr.dtype == self.trans.indices.dtype == np.int32 else np.int64
+        if not np.array_equal(np.sort(self.order), np.arange(len(self.order))):
+            raise ValueError("a walk's order must number each node once")
         return (np.ascontiguousarray(self.trans.indptr, dtype=index),
                 np.ascontiguousarray(self.trans.indices, dtype=index),
                 np.ascontiguousarray(self.trans.data, dtype=np.float64),

@@ -6,8 +6,8 @@ the mass spread over tens of thousands of nodes, which cannot change which passa
 Forward push (Andersen, Chung and Lang, FOCS 2006) keeps an estimate ``p`` and a residual ``r``
 (mass not yet spread). A node whose residual exceeds ``eps`` per out-edge keeps ``1 - damping`` of
 it and passes the rest along its edges; nothing else is touched. What is left unspread is at
-most ``eps`` per edge of each node, so the pushes are bounded by the mass and ``eps``, not by the
-size of the graph (setting up and reading out the scores is linear in the nodes): on the 2Wiki graph (42,668 nodes, 270,824 edges) a question's walk reads about
+most ``eps`` per edge of each node, so the work is bounded by the mass and ``eps``, not by the
+size of the graph (the loop reads back only the nodes it reached): on the 2Wiki graph (42,668 nodes, 270,824 edges) a question's walk reads about
 25,000 edges (``graph.ppr_eps`` 1e-6) instead of about 1.9 million.
 
 The loop is a small C extension (``graph/_push.c``, built when the package is installed) that
@@ -50,13 +50,17 @@ def approximate_pagerank(walk: Walk, seeds: np.ndarray, damping: float = 0.5, ep
     not installed (``compiled()``)."""
     given = np.asarray(seeds, dtype=np.float64)
     nodes = np.flatnonzero(given)
-    return pagerank_from(walk, nodes, given[nodes], damping, eps, tol)
+    reached, scores = pagerank_from(walk, nodes, given[nodes], damping, eps, tol)
+    out = np.zeros(len(given))
+    out[reached] = scores
+    return out
 
 
 def pagerank_from(walk: Walk, nodes: np.ndarray, weights: np.ndarray, damping: float = 0.5,
-                  eps: float = 1e-6, tol: float = 3e-3) -> np.ndarray:
-    """``approximate_pagerank`` from seeds given as distinct ``nodes`` and their ``weights`` (a
-    question seeds a few dozen of the graph's nodes: no vector over all of them to scan)."""
+                  eps: float = 1e-6, tol: float = 3e-3) -> tuple[np.ndarray, np.ndarray]:
+    """``approximate_pagerank`` from seeds given as distinct ``nodes`` and their ``weights``, as the
+    nodes the walk reached and their scores (every other node scores 0). A question seeds a few dozen
+    nodes and its walk reaches a few thousand: nothing here is proportional to the graph's size."""
     ext = _extension()
     if ext is None:
         raise ExtensionMissingError(
@@ -64,22 +68,24 @@ def pagerank_from(walk: Walk, nodes: np.ndarray, weights: np.ndarray, damping: f
             "compiler present (`pip install --no-cache-dir --force-reinstall banyan-rag`, or `pip install -e .` "
             "in a checkout) or set graph.ppr_method = \"power\"")
     n = walk.trans.shape[0]
-    out = np.zeros(n)
     nodes = np.asarray(nodes, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)
     total = weights.sum()
     if len(weights) == 0 or total <= 0:
-        return out
+        return np.zeros(0, np.int64), np.zeros(0)
     at = walk.position[nodes].astype(np.int64, copy=False)
     by_position = np.argsort(at)
     indptr, indices, data, order = walk.push_arrays
-    budget = WORK_PASSES * (len(indices) + n)
-    if ext.push(indptr, indices, data, at[by_position], weights[by_position] / total, float(damping), float(eps),
-                budget, order, out):
-        return out
+    reached, scores = np.empty(n, np.int64), np.empty(n)  # pages the walk never writes are never touched
+    m = ext.push(indptr, indices, data, at[by_position], weights[by_position] / total, float(damping), float(eps),
+                 WORK_PASSES * (len(indices) + n), order, reached, scores)
+    if m >= 0:
+        return reached[:m].copy(), scores[:m].copy()
     seeds = np.zeros(n)
     seeds[nodes] = weights
-    return personalized_pagerank(walk, seeds, damping, tol=tol)
+    walked = personalized_pagerank(walk, seeds, damping, tol=tol)
+    hit = np.flatnonzero(walked)
+    return hit, walked[hit]
 
 
 @cache

@@ -185,15 +185,21 @@ class GraphRetriever:
         walk = self.walk_for(q)
         nodes, weights = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), np.float64, len(seeds))
         if self.cfg.ppr_method == "push" and compiled():
-            walked = pagerank_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_eps, self.cfg.ppr_tol)
+            reached, walked = pagerank_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_eps,
+                                            self.cfg.ppr_tol)
         else:
             dense = np.zeros(walk.trans.shape[0])
             dense[nodes] = weights
-            walked = personalized_pagerank(walk, dense, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)
-        scores = walked[n_e:]
-        best = top_k(scores, k)
+            dense = personalized_pagerank(walk, dense, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)
+            reached = np.flatnonzero(dense)
+            walked = dense[reached]
+        chunks = reached >= n_e
+        reached, walked = reached[chunks], walked[chunks]
+        by_node = np.argsort(reached)  # ties rank by node id, whatever order the walk reached them in
+        reached, walked = reached[by_node], walked[by_node]
+        best = top_k(walked, k)
         ids = self.kg.chunk_ids
-        return [Hit(ids[i], s, ("ppr",)) for i, s in zip(best.tolist(), scores[best].tolist()) if s > 0]
+        return [Hit(ids[i - n_e], s, ("ppr",)) for i, s in zip(reached[best].tolist(), walked[best].tolist()) if s > 0]
 
     def home_route(self, q: Query, ranked: Sequence[Hit]) -> list[Hit]:
         """The linked entities' own chunks (the question names them), in the order of ``ranked``. Where
