@@ -221,6 +221,7 @@ def test_cli_index_search_status(tmp_path, sample_dir, monkeypatch):
     assert {"doc_id", "title", "chunk", "start", "end", "source"} <= set(data["results"][0]["citation"])
     res = runner.invoke(app, ["status", "--index", idx, "--json"])
     assert json.loads(res.stdout)["documents"] == 8
+    assert json.loads(res.stdout)["graph_walk"].startswith(("push (compiled)", "power: the compiled push loop"))
     res = runner.invoke(app, ["search", "x", "--index", idx, "--mode", "nonsense"])
     assert res.exit_code != 0
 

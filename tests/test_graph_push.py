@@ -176,3 +176,12 @@ def test_graph_mode_ranks_the_same_with_either_method(monkeypatch, tmp_path: Pat
         hits = bn.search(q, mode="graph", k=2)
     assert {h.citation.title for h in hits} == {"Harrow & Vale Construction", "Thomas Harrow"}
     assert set(walked) == {"pagerank_from" if method == "push" else "personalized_pagerank"}
+
+
+def test_status_says_how_graph_mode_walks(monkeypatch, tmp_path: Path):
+    with Banyan(tmp_path / "idx", {**HASH, "graph": {"ppr_method": "power"}}) as bn:
+        assert bn.graph_walk() == "power (graph.ppr_method)"
+    with Banyan(tmp_path / "idx2", HASH) as bn:
+        assert bn.graph_walk() == ("push (compiled)" if compiled() else bn.graph_walk())
+        monkeypatch.setattr(push, "compiled", lambda: False)
+        assert bn.graph_walk().startswith("power: the compiled push loop was not built")

@@ -271,6 +271,17 @@ class Banyan:
     def stats(self) -> StoreStats:
         return self.store.stats()
 
+    def graph_walk(self) -> str:
+        """How graph mode computes its PageRank walk here: ``push`` (the compiled loop), ``power`` (as
+        configured), or ``power`` because the compiled loop was not built at install."""
+        from banyan.graph.push import compiled
+
+        if self.settings.graph.ppr_method == "power":
+            return "power (graph.ppr_method)"
+        if compiled():
+            return "push (compiled)"
+        return "power: the compiled push loop was not built at install (reinstall with a C compiler present)"
+
     def graph_stats(self) -> dict[str, object]:
         return self.store.graph_stats()
 

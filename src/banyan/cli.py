@@ -195,6 +195,7 @@ def status(index: IndexOpt = None, as_json: Annotated[bool, typer.Option("--json
         info = {"index": str(bn.index_dir.resolve()), "files": s.files, "documents": s.documents,
                 "chunks": s.chunks, "languages": s.languages, "embeddings": s.embeddings,
                 "embedder": bn.settings.embedding.backend, "default_mode": bn.settings.retrieval.default_mode,
+                "graph_walk": bn.graph_walk(),
                 "writer": pending.writer, "incomplete": pending.incomplete(bn.settings.graph.enabled),
                 "failed_chunks": [f.to_dict() for f in bn.failed_chunks(None)]}
     if as_json:

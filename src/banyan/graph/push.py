@@ -20,15 +20,18 @@ from __future__ import annotations
 
 from functools import cache
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from banyan.errors import ExtensionMissingError
-from banyan.graph.ppr import Walk, personalized_pagerank
+
+if TYPE_CHECKING:  # importing this module stays light (``banyan status`` asks ``compiled()``)
+    from banyan.graph.ppr import Walk
 
 
 def compiled() -> bool:
-    """Whether the compiled push loop is installed."""
+    """Whether the compiled push loop is installed (``pip install`` builds it where a C compiler is)."""
     return _extension() is not None
 
 
@@ -81,6 +84,8 @@ def pagerank_from(walk: Walk, nodes: np.ndarray, weights: np.ndarray, damping: f
                  WORK_PASSES * (len(indices) + n), order, reached, scores)
     if m >= 0:
         return reached[:m].copy(), scores[:m].copy()
+    from banyan.graph.ppr import personalized_pagerank
+
     seeds = np.zeros(n)
     seeds[nodes] = weights
     walked = personalized_pagerank(walk, seeds, damping, tol=tol)
