@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from banyan import Banyan
 from banyan.cli import sample_corpus_dir
@@ -10,6 +12,17 @@ from pg_server import pg_server, pg_url, store_url  # noqa: F401 - PostgreSQL fi
 
 HASH = {"embedding": {"backend": "hash"}}
 NO_GRAPH = {"embedding": {"backend": "hash"}, "graph": {"enabled": False}}
+
+
+def random_graph(rng: np.random.Generator, n: int, edges: int) -> sp.csr_matrix:
+    """A symmetric weighted adjacency matrix with ``edges`` random pairs (no self-loops; sparse ones
+    leave dead ends and islands), for the PageRank tests."""
+    rows, cols = rng.integers(0, n, edges), rng.integers(0, n, edges)
+    upper = sp.coo_matrix((rng.random(edges) + 0.1, (rows, cols)), shape=(n, n))
+    adj = (upper + upper.T).tocsr()
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    return adj
 
 
 @pytest.fixture(autouse=True)

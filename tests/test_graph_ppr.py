@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from banyan.graph.kg import KnowledgeGraph
 from banyan.graph.ppr import personalized_pagerank, prepare_walk, transition
 from banyan.graph.ragged import Ragged, row_entries
+from conftest import random_graph
 
 
 def _reference(trans: sp.csr_matrix, seeds: np.ndarray, damping: float = 0.5, max_iter: int = 100,
@@ -24,19 +25,10 @@ def _reference(trans: sp.csr_matrix, seeds: np.ndarray, damping: float = 0.5, ma
     return r
 
 
-def _random_graph(rng: np.random.Generator, n: int, edges: int) -> sp.csr_matrix:
-    rows, cols = rng.integers(0, n, edges), rng.integers(0, n, edges)
-    upper = sp.coo_matrix((rng.random(edges) + 0.1, (rows, cols)), shape=(n, n))
-    adj = (upper + upper.T).tocsr()
-    adj.setdiag(0)
-    adj.eliminate_zeros()
-    return adj
-
-
 def test_prepared_walk_matches_the_plain_iteration():
     rng = np.random.default_rng(7)
     for n, edges in [(50, 60), (400, 900), (3000, 5000)]:  # sparse enough to leave dead ends and islands
-        trans = transition(_random_graph(rng, n, edges))
+        trans = transition(random_graph(rng, n, edges))
         walk = prepare_walk(trans)
         assert len(walk.dead) > 0
         for n_seeds in (1, 3, n // 4):  # few seeds: the first steps take the sparse path
@@ -94,7 +86,7 @@ def test_graph_prepares_its_walk_once():
 def test_a_walk_can_reuse_a_given_node_order():
     """A reweighted copy of a graph (a query's boosted relations) reuses the graph's own order."""
     rng = np.random.default_rng(5)
-    trans = transition(_random_graph(rng, 200, 400))
+    trans = transition(random_graph(rng, 200, 400))
     own = prepare_walk(trans)
     given = np.arange(200)[::-1].copy()
     reused = prepare_walk(trans, given)

@@ -14,23 +14,14 @@ from banyan.graph import push
 from banyan.graph.ppr import personalized_pagerank, prepare_walk, transition
 from banyan.graph.push import _extension, _push, approximate_pagerank, compiled
 from banyan.retrieve import graph_routes
-from conftest import HASH
+from conftest import HASH, random_graph
 
 needs_extension = pytest.mark.skipif(not compiled(), reason="the C extension banyan.graph._push was not built")
 
 
-def _random_graph(rng: np.random.Generator, n: int, edges: int) -> sp.csr_matrix:
-    rows, cols = rng.integers(0, n, edges), rng.integers(0, n, edges)
-    upper = sp.coo_matrix((rng.random(edges) + 0.1, (rows, cols)), shape=(n, n))
-    adj = (upper + upper.T).tocsr()
-    adj.setdiag(0)
-    adj.eliminate_zeros()
-    return adj
-
-
 def _cases(rng: np.random.Generator):
     for n, edges in [(50, 60), (400, 900), (3000, 5000)]:  # sparse enough to leave dead ends and islands
-        walk = prepare_walk(transition(_random_graph(rng, n, edges)))
+        walk = prepare_walk(transition(random_graph(rng, n, edges)))
         assert len(walk.dead) > 0
         for n_seeds in (1, 3, n // 4):
             seeds = np.zeros(n)
@@ -73,7 +64,7 @@ def test_the_compiled_loop_is_the_python_loop(unbounded):
     rng = np.random.default_rng(3)
     for case in range(20):
         n = int(rng.integers(5, 300))
-        walk = prepare_walk(transition(_random_graph(rng, n, int(rng.integers(n // 2, 3 * n)))))
+        walk = prepare_walk(transition(random_graph(rng, n, int(rng.integers(n // 2, 3 * n)))))
         k = int(rng.integers(1, min(n, 8) + 1))
         seeded = np.sort(rng.choice(n, k, replace=False)).astype(np.int64)
         share = rng.random(k)
@@ -98,7 +89,7 @@ def test_the_compiled_loop_is_the_python_loop(unbounded):
 
 def test_a_push_over_its_budget_gives_the_power_iterations_scores(monkeypatch):
     rng = np.random.default_rng(5)
-    walk = prepare_walk(transition(_random_graph(rng, 400, 900)))
+    walk = prepare_walk(transition(random_graph(rng, 400, 900)))
     seeds = np.zeros(400)
     seeds[[3, 50, 77]] = [1.0, 2.0, 0.5]
     monkeypatch.setattr(push, "WORK_PASSES", 0)
@@ -166,7 +157,7 @@ def test_graph_mode_ranks_the_same_with_either_method(monkeypatch, tmp_path: Pat
     if method == "push" and not compiled():
         pytest.skip("the C extension banyan.graph._push was not built")
     walked: list[str] = []
-    for name in ("pagerank_from", "personalized_pagerank"):
+    for name in ("pagerank_from", "power_from"):
         real = getattr(graph_routes, name)
         monkeypatch.setattr(graph_routes, name, lambda *a, _real=real, _name=name, **k: walked.append(_name) or
                             _real(*a, **k))
@@ -175,7 +166,7 @@ def test_graph_mode_ranks_the_same_with_either_method(monkeypatch, tmp_path: Pat
         bn.index([sample_dir])
         hits = bn.search(q, mode="graph", k=2)
     assert {h.citation.title for h in hits} == {"Harrow & Vale Construction", "Thomas Harrow"}
-    assert set(walked) == {"pagerank_from" if method == "push" else "personalized_pagerank"}
+    assert set(walked) == {"pagerank_from" if method == "push" else "power_from"}
 
 
 def test_status_says_how_graph_mode_walks(monkeypatch, tmp_path: Path):

@@ -177,8 +177,8 @@ class GraphSettings(_Section):
         "1e-3 (hybrid+graph moved by one question on two sets); 2Wiki graph p50 9.4 -> 8.8 ms")
     ppr_method: Literal["push", "power"] = Field(
         "push", description="how graph mode's PageRank is computed: push (mass moves only where a node holds more "
-        "than ppr_eps per edge; graph.push; built for dampings like 0.5: near 1 pushes multiply, and past 10 "
-        "passes over the graph the power iteration takes over) or power (the whole matrix every step until a step "
+        "than ppr_eps per edge; graph.push; built for dampings like 0.5: near 1 pushes multiply, and past two "
+        "passes' worth of reads over the graph the power iteration takes over) or power (the whole matrix every step until a step "
         "moves less than ppr_tol)")
     ppr_eps: float = Field(
         1e-6, gt=0, description="push: a node passes its mass on once it holds more than this per out-edge. At "

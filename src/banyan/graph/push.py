@@ -7,8 +7,9 @@ Forward push (Andersen, Chung and Lang, FOCS 2006) keeps an estimate ``p`` and a
 (mass not yet spread). A node whose residual exceeds ``eps`` per out-edge keeps ``1 - damping`` of
 it and passes the rest along its edges; nothing else is touched. What is left unspread is at
 most ``eps`` per edge of each node, so the work is bounded by the mass and ``eps``, not by the
-size of the graph (the loop reads back only the nodes it reached): on the 2Wiki graph (42,668 nodes, 270,824 edges) a question's walk reads about
-25,000 edges (``graph.ppr_eps`` 1e-6) instead of about 1.9 million.
+size of the graph (the loop reads back only the nodes it reached): on the 2Wiki graph (42,668
+nodes, 270,824 edges) a question's walk reads about 25,000 edges (``graph.ppr_eps`` 1e-6) instead
+of about 1.9 million.
 
 The loop is a small C extension (``graph/_push.c``, built when the package is installed) that
 releases the interpreter lock, so concurrent searches walk in parallel; ``_push`` below is the
@@ -84,9 +85,16 @@ def pagerank_from(walk: Walk, nodes: np.ndarray, weights: np.ndarray, damping: f
                  WORK_PASSES * (len(indices) + n), order, reached, scores)
     if m >= 0:
         return reached[:m].copy(), scores[:m].copy()
+    return power_from(walk, nodes, weights, damping, tol)
+
+
+def power_from(walk: Walk, nodes: np.ndarray, weights: np.ndarray, damping: float = 0.5,
+               tol: float = 3e-3) -> tuple[np.ndarray, np.ndarray]:
+    """``personalized_pagerank`` (power iteration to ``tol``) from the same seeds as ``pagerank_from``,
+    in the same form: the nodes with a score and their scores."""
     from banyan.graph.ppr import personalized_pagerank
 
-    seeds = np.zeros(n)
+    seeds = np.zeros(walk.trans.shape[0])
     seeds[nodes] = weights
     walked = personalized_pagerank(walk, seeds, damping, tol=tol)
     hit = np.flatnonzero(walked)
@@ -131,19 +139,10 @@ def _push(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, seeded: np.
         settled[u] += (1.0 - damping) * mass
         residual[u] = 0.0
         moving = damping * mass
-        if start == end:  # a dead end: its walkers jump back to the seeds
-            for i in range(len(seeded)):
-                v = seeded[i]
-                residual[v] += moving * share[i]
-                if not queued[v] and residual[v] > eps * max(indptr[v + 1] - indptr[v], 1):
-                    queue[tail] = v
-                    tail = tail + 1 if tail < n else 0
-                    queued[v] = True
-                    waiting += 1
-            continue
-        for j in range(start, end):
-            v = indices[j]
-            residual[v] += moving * data[j]
+        # a dead end's walkers jump back to the seeds
+        targets, weights = (seeded, share) if start == end else (indices[start:end], data[start:end])
+        for v, w in zip(targets, weights):
+            residual[v] += moving * w
             if not queued[v] and residual[v] > eps * max(indptr[v + 1] - indptr[v], 1):
                 queue[tail] = v
                 tail = tail + 1 if tail < n else 0

@@ -20,8 +20,8 @@ import numpy as np
 from banyan.extract.schema import Schema
 from banyan.graph.facts import MAX_STEMS, triple_relevance, walk_facts
 from banyan.graph.kg import KnowledgeGraph
-from banyan.graph.ppr import Walk, bounded_paths, personalized_pagerank, prepare_walk, transition
-from banyan.graph.push import compiled, pagerank_from
+from banyan.graph.ppr import Walk, bounded_paths, prepare_walk, transition
+from banyan.graph.push import compiled, pagerank_from, power_from
 from banyan.index.vectors import top_k
 from banyan.retrieve.homes import other_homonyms, without_names
 from banyan.retrieve.linking import exact_links, parenthesized, qualifiers, query_mentions
@@ -188,11 +188,7 @@ class GraphRetriever:
             reached, walked = pagerank_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_eps,
                                             self.cfg.ppr_tol)
         else:
-            dense = np.zeros(walk.trans.shape[0])
-            dense[nodes] = weights
-            dense = personalized_pagerank(walk, dense, self.cfg.ppr_damping, tol=self.cfg.ppr_tol)
-            reached = np.flatnonzero(dense)
-            walked = dense[reached]
+            reached, walked = power_from(walk, nodes, weights, self.cfg.ppr_damping, self.cfg.ppr_tol)
         chunks = reached >= n_e
         reached, walked = reached[chunks], walked[chunks]
         by_node = np.argsort(reached)  # ties rank by node id, whatever order the walk reached them in
