@@ -231,3 +231,31 @@ def test_cli_quickstart(tmp_path, monkeypatch):
     res = runner.invoke(app, ["quickstart", "--index", str(tmp_path / "q")])
     assert res.exit_code == 0, res.output
     assert "Thomas Harrow" in res.output and "林文远" in res.output
+
+
+def test_a_question_in_a_language_the_embedder_does_not_read_is_never_embedded(hash_index):
+    """An English-only model says nothing useful about a Chinese question: no route embeds one (dense
+    skips it, and so do the graph's bridge, community, relation weights and name linking), and `auto`
+    lets the PageRank walk stand in for the dense route."""
+    emb = hash_index.embedder()
+    embedded: list[str] = []
+    real_query, real_documents = emb.embed_query, emb.embed_documents
+
+    def embed_query(text):
+        embedded.append(text)
+        return real_query(text)
+
+    def embed_documents(texts):
+        embedded.extend(texts)
+        return real_documents(texts)
+
+    emb.languages = frozenset({"en"})
+    emb.embed_query, emb.embed_documents = embed_query, embed_documents
+    question = "青石桥的设计者是谁"
+    assert hash_index.resolve_mode(question, "auto") == "hybrid+ppr"
+    for mode in ("graph", "hybrid+graph", "hybrid+facts", "hybrid+ppr", "auto"):
+        hits = hash_index.search(question, mode=mode, k=3)
+        assert hits and hits[0].citation.title in {"青石桥", "林文远"}, mode
+    assert embedded == []
+    hash_index.search("Who designed the Lumen Bridge?", mode="graph", k=3)
+    assert embedded  # an English question still is

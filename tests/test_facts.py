@@ -125,6 +125,18 @@ def test_auto_uses_graph_mode_on_entity_titled_corpora_and_the_fact_walk_elsewhe
     zh = Query("林文远在哪里出生？", lambda text: np.zeros(4))
     assert Retriever(cfg, {}, True, 0.85).resolve_mode(zh, "auto") == "hybrid+facts"
 
+    class Dense:  # a dense route whose embedder reads English only
+        name = "dense"
+
+        def applies(self, q: Query) -> bool:
+            return q.lang == "en"
+
+    routes = {"dense": Dense()}
+    assert Retriever(cfg, routes, True, 0.85).resolve_mode(zh, "auto") == "hybrid+ppr"  # the walk stands in for dense
+    assert Retriever(cfg, routes, True, 0.29).resolve_mode(q, "auto") == "hybrid+facts"
+    assert Retriever(cfg, routes, True, 0.85).resolve_mode(q, "auto") == "graph"
+    assert Retriever(cfg, routes, False, 0.85).resolve_mode(zh, "auto") == "hybrid"  # no graph, no walk
+
 
 def test_long_titles_link_whole() -> None:
     from banyan.retrieve.linking import exact_links

@@ -27,7 +27,7 @@ from banyan.app.access import (
     visible_documents,
     visible_sources,
 )
-from banyan.embed import Embedder
+from banyan.embed import Embedder, covers
 from banyan.errors import IndexMismatchError
 from banyan.index.ann import open_vector_index
 from banyan.index.bm25 import BM25Index
@@ -238,7 +238,8 @@ class IndexView:
                               [r.name for r in kinds], embed([relation_text(r) for r in kinds]),
                               community_vectors=community_vectors, community_members=members,
                               chunk_titles=self.store.chunk_titles,
-                              read_phrase=CorpusReader(self.bm25, self.store, visible).read)
+                              read_phrase=CorpusReader(self.bm25, self.store, visible).read,
+                              covers=lambda lang: covers(emb, lang))
 
     def save_graph_cache(self) -> bool:
         """Build and save the whole graph's array cache if it is missing (the writer calls this at the

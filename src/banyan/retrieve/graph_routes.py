@@ -57,6 +57,9 @@ class GraphRetriever:
     """the document title of each given chunk (``IndexStore.chunk_titles``)"""
     read_phrase: Callable[[Sequence[str]], PhraseReading] | None = None
     """how the corpus (as the caller may read it) uses a phrase typed without capitals (``app.corpus.CorpusReader``)"""
+    covers: Callable[[str], bool] | None = None
+    """whether the embedder reads a language (``embed.covers``); None: every language. Where it does not
+    (an English model, a Chinese question), the routes use no embedding, as the dense route does not"""
 
     def __post_init__(self) -> None:
         if self.cfg.ppr_method == "push" and not compiled():
@@ -64,9 +67,13 @@ class GraphRetriever:
                         "banyan with a C compiler present: pip install --no-cache-dir --force-reinstall): graph "
                         "mode walks by power iteration")
 
+    def dense(self, q: Query) -> bool:
+        """Whether embeddings mean anything for this question's language."""
+        return self.covers is None or self.covers(q.lang)
+
     def relation_weights(self, q: Query) -> dict[str, float]:
         """How strongly the query asks about each relation type (cosine above a floor)."""
-        if self.relation_vectors is None or not self.relation_types:
+        if self.relation_vectors is None or not self.relation_types or not self.dense(q):
             return {}
         sims = self.relation_vectors @ q.vector
         return {t: float(s - RELATION_FLOOR) for t, s in zip(self.relation_types, sims) if s > RELATION_FLOOR}
@@ -90,7 +97,7 @@ class GraphRetriever:
         qualified = qualifiers(q.text)
         spans = [m for m in self.mentions(q.text, self.schema)
                  if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualified]
-        if spans and self.kg.n_entities:
+        if spans and self.kg.n_entities and self.dense(q):
             sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
             for row in sims:
                 best = int(row.argmax())
@@ -216,7 +223,7 @@ class GraphRetriever:
         them (``without_names``). This is how "the architect of the museum X" reaches the architect's
         page though the question never names her."""
         links = q.links
-        if not links or self.score_chunks is None:
+        if not links or self.score_chunks is None or not self.dense(q):
             return []
         n_e = self.kg.n_entities
         first = {c for e in links for c in self.kg.home.get(e, [])}
@@ -235,7 +242,8 @@ class GraphRetriever:
 
     def community_route(self, q: Query, k: int, top: int = 3) -> list[Hit]:
         """Chunks of the communities whose keywords best match the query (top-down filter)."""
-        if self.community_vectors is None or not len(self.community_members) or self.score_chunks is None:
+        if (self.community_vectors is None or not len(self.community_members) or self.score_chunks is None
+                or not self.dense(q)):
             return []
         sims = self.community_vectors @ q.vector
         chunks: list[int] = []

@@ -12,7 +12,7 @@ from banyan.retrieve.routes import Bounded, Route
 from banyan.settings import RetrievalSettings
 from banyan.types import Hit
 
-MODES: tuple[str, ...] = ("auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph", "hybrid+facts")
+MODES: tuple[str, ...] = ("auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph", "hybrid+facts", "hybrid+ppr")
 """The built-in modes (``retrieval.modes`` may add more)."""
 
 
@@ -32,7 +32,12 @@ class Retriever:
                 return self.cfg.auto_fallback
             chosen = self.cfg.auto_modes.get(q.lang)
             fits = self.entity_titled is None or self.entity_titled >= self.cfg.auto_graph_min_titled
-            return chosen if chosen is not None and fits else self.cfg.auto_with_graph
+            if chosen is not None and fits:
+                return chosen
+            dense = self.routes.get("dense")
+            if dense is not None and not dense.applies(q):  # no embedding for this language: the walk stands in
+                return self.cfg.auto_uncovered
+            return self.cfg.auto_with_graph
         if mode not in self.cfg.modes:
             raise ConfigError(f"unknown search mode {mode!r}; choose one of auto, {', '.join(self.cfg.modes)}")
         return mode
