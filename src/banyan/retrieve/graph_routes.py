@@ -94,10 +94,12 @@ class GraphRetriever:
     def link(self, q: Query) -> dict[int, float]:
         """Entities the question names: exact n-grams, then extracted mentions by name similarity."""
         links = exact_links(q.tokens, self.kg.norm_index, q.lang, parenthesized(q.text, q.tokens), self.used_as_name)
+        if not self.kg.n_entities or not self.dense(q):
+            return links
         qualified = qualifiers(q.text)
         spans = [m for m in self.mentions(q.text, self.schema)
                  if normalize_name(m) not in self.kg.norm_index and normalize_name(m) not in qualified]
-        if spans and self.kg.n_entities and self.dense(q):
+        if spans:
             sims = self.embed_texts(spans) @ self.kg.entity_vectors.T
             for row in sims:
                 best = int(row.argmax())
