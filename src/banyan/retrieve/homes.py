@@ -64,8 +64,8 @@ def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], q
     (a person in everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's
     title), in rank order."""
     named: dict[int, list[str]] = {}
-    for e, title in homes.values():
-        if title not in named.get(e, []) and names_each_other(names[e], title):
+    for e, title in dict.fromkeys(homes.values()):  # each pair once: a document's chunks share its title
+        if names_each_other(names[e], title):
             named.setdefault(e, []).append(title)
     asked = set(bm25_tokens(question))
     best = {e: max(ts, key=lambda t: title_fit(t, question, asked)) for e, ts in named.items()}
