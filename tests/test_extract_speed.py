@@ -132,3 +132,43 @@ def test_extraction_workers_never_collect_what_the_parent_held_when_they_forked(
     assert frozen_in_worker > 0
     assert blas_threads == [1]  # two workers on two cores: one BLAS thread each
     assert gc.get_freeze_count() == 0  # the parent collects as before
+
+
+def test_spacy_loads_without_torch_and_torch_imports_afterwards() -> None:
+    """thinc would import PyTorch (about 1 s and 180 MB) only to offer layers en_core_web_sm does not use."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from banyan.extract.english import load_spacy; p = load_spacy(); "
+            "assert 'torch' not in sys.modules; doc = p.nlp('Ada Whitcombe was born in Eastport.'); "
+            "assert [t.dep_ for t in doc][:3] == ['compound', 'nsubjpass', 'auxpass'], [t.dep_ for t in doc]; "
+            "import torch; print('ok')")
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+def test_torch_is_refused_only_in_the_loading_thread_and_only_meanwhile(monkeypatch) -> None:
+    import sys
+    import threading
+
+    from banyan.extract import spacy_runtime
+
+    for name in ("thinc", "torch"):  # as in a fresh process
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    finder = spacy_runtime._RefuseTorch(threading.get_ident())
+    try:
+        finder.find_spec("torch.nn")
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise AssertionError("torch was not refused in the loading thread")
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(finder.find_spec("torch")))
+    t.start()
+    t.join()
+    assert other == [None]  # another thread imports it as usual
+    assert finder.find_spec("numpy") is None
+    before = list(sys.meta_path)
+    with spacy_runtime.without_torch():
+        assert isinstance(sys.meta_path[0], spacy_runtime._RefuseTorch)
+    assert sys.meta_path == before

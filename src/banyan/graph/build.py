@@ -29,7 +29,6 @@ from banyan.graph.llm_extraction import (
     auto_accept,
     llm_extractors,
     run_llm_extraction,
-    tagged,
 )
 from banyan.graph.resolve import resolve
 from banyan.graph.text_vectors import cached_embed
@@ -118,11 +117,13 @@ def extract_missing(store: GraphStore, schema: Schema, extractors: dict[str, Ext
         with closing(extract_blocks(ex, (store.get_chunks(block) for block in blocks), schema, len(ids))) as results:
             for block in blocks:
                 t0 = time.perf_counter()
-                result = tagged(next(results), ex.name)
+                result = next(results)
                 add_aliases(result, block)
                 report.add_time("extract", time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                store.put_extraction(keys[lang], block, result.mentions, result.triples, result.attributes)
+                # rows without a source are the extractor's: the store records its name for them
+                store.put_extraction(keys[lang], block, result.mentions, result.triples, result.attributes,
+                                     source=ex.name)
                 report.add_time("store", time.perf_counter() - t0)
                 progress.advance(len(block))
     progress.done()

@@ -239,9 +239,10 @@ class GraphStore(Protocol):
 
     def put_extraction(self, extractor: str, chunk_ids: Sequence[str], mentions: Sequence[Mention],
                        triples: Sequence[Triple], attributes: Sequence[AttributeValue],
-                       proposals: Sequence[TypeEvidence] = ()) -> None:
+                       proposals: Sequence[TypeEvidence] = (), *, source: str | None = None) -> None:
         """Replace everything extracted from ``chunk_ids`` in one transaction (rows, failure records,
-        type proposals); a row with no ``source`` is recorded as coming from ``extractor``."""
+        type proposals); a row with no ``source`` is recorded as coming from ``source`` (default:
+        ``extractor``)."""
         ...
 
     def record_extraction_failures(self, failures: Sequence[ExtractionFailure]) -> None:

@@ -81,23 +81,24 @@ class GraphTables(ExtractionTables):
 
     def put_extraction(self, extractor: str, chunk_ids: Sequence[str], mentions: Sequence[Mention],
                        triples: Sequence[Triple], attributes: Sequence[AttributeValue],
-                       proposals: Sequence[TypeEvidence] = ()) -> None:
+                       proposals: Sequence[TypeEvidence] = (), *, source: str | None = None) -> None:
         """Replace the extraction of ``chunk_ids`` in one transaction (a row's empty ``source``
-        becomes ``extractor``); clears their failure records and stores their type proposals."""
+        becomes ``source``, else ``extractor``); clears their failure records and stores their type proposals."""
+        default = source or extractor
         with self._tx():
             for table in CHUNK_OWNED:
                 self._db.executemany(f"DELETE FROM {table} WHERE chunk_id=?", [(c,) for c in chunk_ids])
             self._db.executemany("INSERT INTO extracted VALUES (?,?)", [(c, extractor) for c in chunk_ids])
             self._db.executemany(
                 "INSERT INTO mentions VALUES (?,?,?,?,?,?,?,?)",
-                [(m.chunk_id, m.surface, m.norm, m.type, m.start, m.end, int(m.topic), m.source or extractor)
+                [(m.chunk_id, m.surface, m.norm, m.type, m.start, m.end, int(m.topic), m.source or default)
                  for m in mentions],
             )
             self._db.executemany("INSERT INTO triples VALUES (?,?,?,?,?,?)",
-                                 [(t.chunk_id, t.head, t.phrase, t.tail, t.type, t.source or extractor)
+                                 [(t.chunk_id, t.head, t.phrase, t.tail, t.type, t.source or default)
                                   for t in triples])
             self._db.executemany("INSERT INTO attributes VALUES (?,?,?,?,?)",
-                                 [(a.chunk_id, a.entity, a.key, a.value, a.source or extractor) for a in attributes])
+                                 [(a.chunk_id, a.entity, a.key, a.value, a.source or default) for a in attributes])
             self._insert_evidence(proposals)
             self._bump_graph_changes()
 
