@@ -66,6 +66,8 @@ def compatible(a: str, b: str) -> bool:
 
 
 def strip_accents(s: str) -> str:
+    if s.isascii():  # nothing to strip (most names): no decomposition
+        return s
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
