@@ -8,7 +8,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -144,13 +144,14 @@ class BM25Index:
                     return None
         return None
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """The ``k`` best chunks; with ``mask`` (one bool per id), only chunks where it is True,
-        scored as if only those were indexed (``masked_scores``)."""
+    def search(self, query: str | Sequence[str], k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``k`` best chunks for ``query`` (a text, or its tokens as ``text.bm25_tokens`` gives them);
+        with ``mask`` (one bool per id), only chunks where it is True, scored as if only those were
+        indexed (``masked_scores``)."""
         if not self.ids:
             return []
         vocab = self._r.vocab_dict
-        toks = [t for t in tokenize(query) if t in vocab]
+        toks = [t for t in (tokenize(query) if isinstance(query, str) else query) if t in vocab]
         if not toks:
             return []
         scores = self._r.get_scores(toks) if mask is None else self.masked_scores(toks, mask)

@@ -126,7 +126,7 @@ class GraphRetriever:
     def _fact_question(self, q: Query) -> tuple[list[str], set[str]]:
         """The question's content stems (at most ``MAX_STEMS``) and those the linked entities' names use."""
         named = {s for e in q.links for s in bm25_tokens(self.kg.names[e])}
-        stems = [s for s in dict.fromkeys(bm25_tokens(q.text)) if not is_function_word(s, q.lang)][:MAX_STEMS]
+        stems = [s for s in dict.fromkeys(q.stems) if not is_function_word(s, q.lang)][:MAX_STEMS]
         return stems, named
 
     def fact_ceiling(self, q: Query) -> float:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from banyan.text import detect_lang, is_function_word, word_tokens
+from banyan.text import bm25_tokens, detect_lang, is_function_word, word_tokens
 from banyan.types import Hit
 
 if TYPE_CHECKING:
@@ -37,6 +37,12 @@ class Query:
     def tokens(self) -> list[str]:
         """Words as written (case kept; Chinese segmented)."""
         return word_tokens(self.text)
+
+    @cached_property
+    def stems(self) -> list[str]:
+        """The question's BM25 tokens (``text.bm25_tokens``: stemmed English, segmented Chinese), computed
+        once for the BM25 route and the fact walk."""
+        return bm25_tokens(self.text)
 
     @cached_property
     def keywords(self) -> list[str]:

@@ -68,7 +68,7 @@ class BM25Route:
         return True
 
     def search(self, q: Query, n: int) -> list[Hit]:
-        return [Hit(cid, s, (self.name,)) for cid, s in self.index.search(q.text, n)]
+        return [Hit(cid, s, (self.name,)) for cid, s in self.index.search(q.stems, n)]
 
 
 @dataclass(frozen=True)
