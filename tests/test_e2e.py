@@ -236,8 +236,14 @@ def test_cli_quickstart(tmp_path, monkeypatch):
 def test_a_question_in_a_language_the_embedder_does_not_read_is_never_embedded(hash_index):
     """An English-only model says nothing useful about a Chinese question: no route embeds one (dense
     skips it, and so do the graph's bridge, community, relation weights and name linking), and `auto`
-    lets the PageRank walk stand in for the dense route."""
-    emb = hash_index.embedder()
+    lets the PageRank walk stand in for the dense route. Which languages the model reads comes from
+    the settings (``embedding.languages``): choosing the mode loads no model."""
+    bn = Banyan(hash_index.index_dir, {"embedding": {"backend": "hash", "languages": ["en"]}})
+    question = "青石桥的设计者是谁"
+    assert bn.resolve_mode(question, "auto") == "hybrid+ppr"
+    assert bn._embedder is None  # the mode was chosen without loading the model
+    emb = bn.embedder()
+    assert emb.languages == {"en"}
     embedded: list[str] = []
     real_query, real_documents = emb.embed_query, emb.embed_documents
 
@@ -249,13 +255,23 @@ def test_a_question_in_a_language_the_embedder_does_not_read_is_never_embedded(h
         embedded.extend(texts)
         return real_documents(texts)
 
-    emb.languages = frozenset({"en"})
     emb.embed_query, emb.embed_documents = embed_query, embed_documents
-    question = "青石桥的设计者是谁"
-    assert hash_index.resolve_mode(question, "auto") == "hybrid+ppr"
     for mode in ("graph", "hybrid+graph", "hybrid+facts", "hybrid+ppr", "auto"):
-        hits = hash_index.search(question, mode=mode, k=3)
+        hits = bn.search(question, mode=mode, k=3)
         assert hits and hits[0].citation.title in {"青石桥", "林文远"}, mode
     assert embedded == []
-    hash_index.search("Who designed the Lumen Bridge?", mode="graph", k=3)
+    bn.search("Who designed the Lumen Bridge?", mode="graph", k=3)
     assert embedded  # an English question still is
+    bn.close()
+
+
+def test_extracted_rows_record_the_extractor_that_found_them(hash_index):
+    from banyan.extract.chinese import JiebaExtractor
+    from banyan.extract.english import SpacyExtractor
+
+    nlp = {SpacyExtractor.name, JiebaExtractor.name}
+    mentions = hash_index.store.load_mentions()
+    assert {m.source for m in mentions} == nlp | {"title"}  # document titles are aliases of their topic
+    assert all(m.source == "title" for m in mentions if m.start < 0)
+    assert {t.source for t in hash_index.store.load_triples()} <= nlp
+    assert {a.source for a in hash_index.store.load_attributes()} <= nlp

@@ -139,6 +139,9 @@ def test_spacy_loads_without_torch_and_torch_imports_afterwards() -> None:
     import subprocess
     import sys
 
+    import pytest
+
+    pytest.importorskip("torch")  # the optional extra (sentence-transformers) that brings it
     code = ("import sys; from banyan.extract.english import load_spacy; p = load_spacy(); "
             "assert 'torch' not in sys.modules; doc = p.nlp('Ada Whitcombe was born in Eastport.'); "
             "assert [t.dep_ for t in doc][:3] == ['compound', 'nsubjpass', 'auxpass'], [t.dep_ for t in doc]; "
@@ -171,4 +174,10 @@ def test_torch_is_refused_only_in_the_loading_thread_and_only_meanwhile(monkeypa
     before = list(sys.meta_path)
     with spacy_runtime.without_torch():
         assert isinstance(sys.meta_path[0], spacy_runtime._RefuseTorch)
+    assert sys.meta_path == before
+    try:  # an error while spaCy loads leaves the import system as it was
+        with spacy_runtime.without_torch():
+            raise RuntimeError("model missing")
+    except RuntimeError:
+        pass
     assert sys.meta_path == before

@@ -37,3 +37,29 @@ def test_toml_round_trip_omits_secrets(tmp_path):
     assert "sk-secret" not in text
     (tmp_path / "banyan.toml").write_text(text)
     assert load_settings(tmp_path).embedding.backend == "hash"
+
+
+def test_auto_uncovered_is_checked_and_follows_an_explicit_auto_with_graph() -> None:
+    import pytest
+
+    from banyan.settings import RetrievalSettings
+
+    assert RetrievalSettings().auto_uncovered == "hybrid+ppr"
+    # settings from before auto_uncovered existed that chose auto_with_graph keep their choice everywhere
+    assert RetrievalSettings(auto_with_graph="hybrid").auto_uncovered == "hybrid"
+    assert RetrievalSettings(auto_with_graph="hybrid", auto_uncovered="graph").auto_uncovered == "graph"
+    with pytest.raises(ValueError, match="auto_uncovered"):
+        RetrievalSettings(auto_uncovered="nope")
+
+
+def test_the_languages_an_embedder_reads_are_known_without_loading_it() -> None:
+    from banyan.embed import create_embedder, embedder_languages
+    from banyan.settings import EmbeddingSettings
+
+    assert embedder_languages(EmbeddingSettings()) == {"en"}  # the bundled MiniLM
+    assert embedder_languages(EmbeddingSettings(backend="sentence-transformers")) == {"en"}
+    assert embedder_languages(EmbeddingSettings(backend="e5")) is None
+    assert embedder_languages(EmbeddingSettings(backend="hash")) is None
+    assert embedder_languages(EmbeddingSettings(model="/models/multilingual", languages=["en", "zh"])) == {"en", "zh"}
+    for cfg in (EmbeddingSettings(backend="hash"), EmbeddingSettings(backend="hash", languages=["en"])):
+        assert create_embedder(cfg).languages == embedder_languages(cfg)  # the loaded model says the same

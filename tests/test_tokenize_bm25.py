@@ -51,3 +51,19 @@ def test_chunks_with_all_are_the_chunks_holding_every_word(tmp_path) -> None:
         assert idx.chunks_with_all(tokenize("zofia unknownword")) == []
         assert idx.chunks_with_all([]) == []
         assert idx.chunks_with_all(tokenize("place birth"), np.array([False, True, True, True])) == ["b"]
+
+
+def test_a_search_by_tokens_equals_the_search_by_text_masked_or_not() -> None:
+    import numpy as np
+
+    from banyan.app.access import MaskedIndex
+    from banyan.text import bm25_tokens
+
+    rows = [("a", "the lumen bridge in eastport"), ("b", "a fishing village near the bridge"),
+            ("c", "青石桥是临江市的一座石拱桥"), ("d", "Eastport bridges and 青石桥")]
+    idx = BM25Index.build(rows, 1.5, 0.75)
+    for text in ("Who built the bridges of Eastport?", "青石桥在哪里", "nothing matches this"):
+        assert idx.search(tuple(bm25_tokens(text)), 3) == idx.search(text, 3)
+        masked = MaskedIndex(idx, np.array([True, False, True, True]))
+        assert masked.search(bm25_tokens(text), 3) == masked.search(text, 3)
+        assert "b" not in [cid for cid, _ in masked.search(text, 3)]

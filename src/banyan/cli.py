@@ -256,7 +256,8 @@ def bench_retrieval(
     data: Annotated[Path, typer.Option(help="folder with corpus.jsonl (normalized format)")],
     questions: Annotated[Path, typer.Option(help="question file (path, or name inside --data)")],
     limit: Annotated[int | None, typer.Option(help="first N questions")] = None,
-    modes: Annotated[str, typer.Option(help="comma-separated modes")] = "dense,bm25,hybrid,graph,hybrid+graph,auto",
+    modes: Annotated[str, typer.Option(help="comma-separated modes")] = (
+        "dense,bm25,hybrid,graph,hybrid+graph,hybrid+facts,hybrid+ppr,auto"),
     json_out: Annotated[Path | None, typer.Option("--json", help="write results as JSON")] = None,
     index: IndexOpt = None, embedder: EmbedderOpt = None, no_graph: NoGraphOpt = False,
     compare_embedder: Annotated[str | None, typer.Option(help="also score dense with this embedder backend")] = None,
@@ -267,10 +268,13 @@ def bench_retrieval(
 
     from banyan.eval.bench import run_retrieval_bench
     from banyan.eval.report import print_bench
+    from banyan.retrieve.search import needs_graph
+    from banyan.settings import RetrievalSettings
 
     mode_list = [m.strip() for m in modes.split(",") if m.strip()]
     if no_graph:
-        mode_list = [m for m in mode_list if m not in ("graph", "hybrid+graph")]
+        cfg = RetrievalSettings()
+        mode_list = [m for m in mode_list if not needs_graph(m, cfg)]
     with tempfile.TemporaryDirectory(prefix="banyan-bench-") as tmp:
         result = run_retrieval_bench(data, questions, mode_list, index or Path(tmp) / "main", limit,  # type: ignore[arg-type]
                                      _overrides(embedder, no_graph), RichProgress(), lowercase)

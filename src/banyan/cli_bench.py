@@ -220,7 +220,8 @@ def bench_suite(
     everyday: Annotated[Path, typer.Option(help="our everyday-documents set")] = Path("benchmarks/everyday"),
     only: Annotated[str | None, typer.Option(help="comma list of: 2wiki, cmrc, everyday-en, everyday-zh, medical, "
                                                   "novel")] = None,
-    modes: Annotated[str, typer.Option(help="comma-separated modes")] = "bm25,dense,hybrid,graph,hybrid+graph,auto",
+    modes: Annotated[str, typer.Option(help="comma-separated modes")] = (
+        "bm25,dense,hybrid,graph,hybrid+graph,hybrid+facts,hybrid+ppr,auto"),
     cmrc_limit: Annotated[int, typer.Option(help="first N CMRC questions")] = 500,
     graphrag_sample: Annotated[int, typer.Option("--graphrag-sample", "--medical-sample",
                                                  help="N sampled questions of each GraphRAG-Bench subset (0: all)")] = 300,

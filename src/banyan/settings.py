@@ -72,6 +72,10 @@ class EmbeddingSettings(_Section):
     threads: int = Field(0, ge=0, description="inference threads; 0 = all cores")
     include_title: bool = Field(True, description="embed 'title + text' rather than text alone")
     cache_dir: Path | None = Field(None, description="where built ONNX models live; default ~/.cache/banyan")
+    languages: list[str] | None = Field(
+        None, description="languages the model reads (e.g. [\"en\", \"zh\"]): for a question in another one every "
+        "dense step stands aside; unset = the backend's own: English for onnx and sentence-transformers, "
+        "every language for e5, openai and hash")
     base_url: str | None = None
     api_key: str | None = None
 
@@ -135,7 +139,8 @@ class RetrievalSettings(_Section):
     auto_modes: dict[str, str] = Field(
         default_factory=lambda: {"en": "graph"},
         description="language -> mode `auto` uses when the index has a graph and the corpus is entity-titled "
-        "(none for Chinese: its extraction is POS-only, and on CMRC 2018 graph mode trails hybrid, 98.2 vs 99.0 recall@5)")
+        "(none for Chinese: its extraction is POS-only, and on CMRC 2018 graph mode trails hybrid, "
+        "98.2 vs 99.0 recall@5)")
     auto_with_graph: str = Field(
         "hybrid+facts", description="what `auto` uses when the index has a graph but auto_modes does not apply "
         "(a corpus that is not entity-titled, or a language auto_modes lacks but the embedder reads)")
@@ -160,6 +165,14 @@ class RetrievalSettings(_Section):
         if not isinstance(value, dict):
             return value
         return {**_default_modes(), **value}
+
+    @model_validator(mode="after")
+    def _uncovered_follows_with_graph(self) -> RetrievalSettings:
+        """Settings that choose ``auto_with_graph`` and say nothing of ``auto_uncovered`` (written before it
+        existed) keep their choice for every question."""
+        if "auto_with_graph" in self.model_fields_set and "auto_uncovered" not in self.model_fields_set:
+            self.auto_uncovered = self.auto_with_graph
+        return self
 
     @model_validator(mode="after")
     def _modes_known(self) -> RetrievalSettings:

@@ -27,7 +27,7 @@ from banyan.app.access import (
     visible_documents,
     visible_sources,
 )
-from banyan.embed import Embedder, covers
+from banyan.embed import Embedder, covers, embedder_languages
 from banyan.errors import IndexMismatchError
 from banyan.index.ann import open_vector_index
 from banyan.index.bm25 import BM25Index
@@ -222,7 +222,8 @@ class IndexView:
         from banyan.graph.text_vectors import cached_embed
         from banyan.retrieve.graph_routes import GraphRetriever
 
-        emb = _LazyEmbedder(self._embedder, self._embedder_name())  # the graph loads while the model does
+        emb = _LazyEmbedder(self._embedder, self._embedder_name(),  # the graph loads while the model does
+                            languages=embedder_languages(self.settings.embedding))
         schema = self._schema()
         kg = self._knowledge_graph(emb, visible)
         embed = cached_embed(self.store, emb, write=False)
@@ -349,7 +350,7 @@ class ReadSnapshot:
         built once per snapshot; the graph ones (and so the graph) only when a graph route is asked for."""
         base = self._once("base routes", lambda: build_base_routes(
             _Lazy(lambda: self._searchable("bm25", self.bm25)), _Lazy(lambda: self._searchable("vectors", self.vectors)),
-            _LazyEmbedder(self._view.embedder),
+            _LazyEmbedder(self._view.embedder, languages=embedder_languages(self._view.settings.embedding)),
             self._view.settings.retrieval.rrf_k))
         if name in base:
             return base[name]
@@ -382,10 +383,12 @@ class _LazyEmbedder:
 
     name: str
 
-    def __init__(self, load: Callable[[], Embedder], name: str | None = None) -> None:
+    def __init__(self, load: Callable[[], Embedder], name: str | None = None, *,
+                 languages: frozenset[str] | None) -> None:
         self._load = load
         if name is not None:
             self.name = name
+        self.languages = languages  # from the settings (``embed.embedder_languages``): reading it loads nothing
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._load().embed_documents(texts)

@@ -8,7 +8,26 @@ from banyan.settings import EmbeddingSettings
 
 
 def create_embedder(cfg: EmbeddingSettings) -> Embedder:
-    """The embedder ``cfg`` names. Heavy imports happen only here, on demand."""
+    """The embedder ``cfg`` names, reading the languages ``embedder_languages`` says. Heavy imports
+    happen only here, on demand."""
+    embedder = _create(cfg)
+    embedder.languages = embedder_languages(cfg)
+    return embedder
+
+
+ENGLISH_ONLY_BACKENDS = frozenset({"onnx", "sentence-transformers"})
+"""backends whose default model (all-MiniLM-L6-v2) reads English only"""
+
+
+def embedder_languages(cfg: EmbeddingSettings) -> frozenset[str] | None:
+    """The languages ``create_embedder(cfg)``'s model reads (None: every one), known without loading it:
+    ``embedding.languages`` where set, else the backend's own."""
+    if cfg.languages:
+        return frozenset(cfg.languages)
+    return frozenset({"en"}) if cfg.backend in ENGLISH_ONLY_BACKENDS else None
+
+
+def _create(cfg: EmbeddingSettings) -> Embedder:
     if cfg.backend == "onnx":
         from pathlib import Path
 
@@ -46,4 +65,4 @@ def embedder_name(cfg: EmbeddingSettings) -> str | None:
     return None
 
 
-__all__ = ["Embedder", "covers", "create_embedder", "embedder_name", "l2_normalize"]
+__all__ = ["Embedder", "covers", "create_embedder", "embedder_languages", "embedder_name", "l2_normalize"]

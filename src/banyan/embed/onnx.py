@@ -76,8 +76,7 @@ class OnnxEmbedder:
     languages: frozenset[str] | None = frozenset({"en"})
 
     def __init__(self, model_dir: Path | None = None, *, quantize: bool = True, batch_size: int = 32,
-                 max_length: int = 256, threads: int = 0, cache_dir: Path | None = None,
-                 multilingual: bool = False) -> None:
+                 max_length: int = 256, threads: int = 0, cache_dir: Path | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -99,8 +98,6 @@ class OnnxEmbedder:
         out = self._session.get_outputs()[0].shape
         self.dim = int(out[-1])
         self.name = onnx_name(None if model_dir is None else self.model_dir, quantize, max_length)
-        if multilingual:
-            self.languages = None
 
     @staticmethod
     def _session_for(ort: Any, path: Path, threads: int) -> Any:

@@ -37,18 +37,23 @@ def without_torch() -> Iterator[None]:
     """Import spaCy without PyTorch: thinc imports torch whenever it is installed (here it is, for the
     sentence-transformers embedder), only to offer PyTorch layers, which ``en_core_web_sm`` does not
     use. Left out, loading the pipeline takes about 0.9 s instead of 1.8 s and each parsing process
-    about 150 MB instead of 330 MB, with the same parses. Only imports in this thread are refused,
-    and only while the context lasts: another thread, or this one later, imports torch as usual.
-    Where thinc or torch is loaded already, this changes nothing."""
+    about 150 MB instead of 330 MB, with the same parses.
+
+    Only imports in this thread are refused, and only while the context lasts: another thread, or
+    this one later, imports torch as usual. What stays: thinc believes torch absent for the rest of
+    the process, so a PyTorch-backed spaCy pipeline (a transformer one) could not load in it; Banyan
+    loads only ``en_core_web_sm``. Where thinc or torch is loaded already, this changes nothing.
+    ``sys.meta_path`` is replaced, never changed in place, so an import running in another thread
+    meanwhile goes through the list it started with."""
     if "thinc" in sys.modules or "torch" in sys.modules:
         yield
         return
     finder = _RefuseTorch(threading.get_ident())
-    sys.meta_path.insert(0, finder)
+    sys.meta_path = [finder, *sys.meta_path]
     try:
         yield
     finally:
-        sys.meta_path.remove(finder)
+        sys.meta_path = [f for f in sys.meta_path if f is not finder]
 
 
 def numpy_matmul(nlp: Any) -> None:

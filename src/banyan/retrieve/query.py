@@ -39,10 +39,10 @@ class Query:
         return word_tokens(self.text)
 
     @cached_property
-    def stems(self) -> list[str]:
+    def stems(self) -> tuple[str, ...]:
         """The question's BM25 tokens (``text.bm25_tokens``: stemmed English, segmented Chinese), computed
         once for the BM25 route and the fact walk."""
-        return bm25_tokens(self.text)
+        return tuple(bm25_tokens(self.text))
 
     @cached_property
     def keywords(self) -> list[str]:

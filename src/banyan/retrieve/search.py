@@ -14,6 +14,14 @@ from banyan.types import Hit
 
 MODES: tuple[str, ...] = ("auto", "dense", "bm25", "hybrid", "graph", "hybrid+graph", "hybrid+facts", "hybrid+ppr")
 """The built-in modes (``retrieval.modes`` may add more)."""
+BASE_ROUTES = frozenset({"dense", "bm25", "hybrid"})
+"""the routes an index without a graph has"""
+
+
+def needs_graph(mode: str, cfg: RetrievalSettings) -> bool:
+    """Whether ``mode`` uses a graph route (``auto`` does not need one: it falls back to hybrid)."""
+    spec = cfg.modes.get(mode)
+    return spec is not None and not set(spec.routes) <= BASE_ROUTES
 
 
 @dataclass(frozen=True)

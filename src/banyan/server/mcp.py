@@ -143,7 +143,8 @@ def _guarded(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 # -- the MCP server -------------------------------------------------------------------------------
 Text = Annotated[str, Field(description="natural-language text (English or Chinese)")]
-SearchMode = Annotated[str, Field(description="auto (default), graph, hybrid+graph, hybrid+facts, hybrid+ppr, hybrid, bm25 or dense")]
+SearchMode = Annotated[str, Field(description="auto (default), graph, hybrid+graph, hybrid+facts, hybrid+ppr, hybrid, "
+                                              "bm25 or dense")]
 AnswerMode = Annotated[str, Field(description="auto (default), naive, mix, local, global, full or agent")]
 EntityName = Annotated[str, Field(description="an entity's name or one of its aliases, e.g. a person or place")]
 

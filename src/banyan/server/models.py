@@ -19,7 +19,8 @@ def _not_blank(value: str) -> str:
 
 class SearchBody(_Body):
     query: str = Field(max_length=4000)
-    mode: str | None = Field(None, description="a retrieval mode (auto, dense, bm25, hybrid, graph, hybrid+graph)")
+    mode: str | None = Field(None, description="a retrieval mode (auto, dense, bm25, hybrid, graph, "
+                             "hybrid+graph, hybrid+facts, hybrid+ppr)")
     k: int | None = Field(None, ge=1, le=100)
 
     _query = field_validator("query")(_not_blank)
