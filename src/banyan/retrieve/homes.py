@@ -6,7 +6,8 @@ Pure functions over titles, names and vectors, for the graph routes (``retrieve.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,19 +36,21 @@ def title_coverage(title: str, asked: set[str]) -> float:
     return sum(w in asked for w in words) / len(words) if words else 0.0
 
 
-def names_each_other(name: str, title: str) -> bool:
+def names_each_other(name: str, title: str, tokenize: Callable[[str], Sequence[str]] = bm25_tokens) -> bool:
     """Whether a title names an entity: without its qualifier (a closing parenthesis, or what
     follows a comma) it has the name's words ("Ada Obi (poet)", "Springfield, Oregon"); or, in Latin
     script, one's words include all of the other's ("Maria Teresa of Savoy" names Maria Teresa Anna
     of Savoy, whom resolution merged her with). Not in Chinese, where a
     title's words include a name as part of a longer one: 上海轨道交通16号线 is not 上海."""
-    a = set(bm25_tokens(name))
+    a = set(tokenize(name))
     if not a:
         return False
-    if set(bm25_tokens(_QUALIFIER.sub("", title))) == a:
+    if set(tokenize(_QUALIFIER.sub("", title))) == a:
         return True
-    b = set(bm25_tokens(title))
-    return bool(b) and not has_han(title) and (a <= b or b <= a)
+    if has_han(title):
+        return False
+    b = set(tokenize(title))
+    return bool(b) and (a <= b or b <= a)
 
 
 def title_fit(title: str, question: str, asked: set[str]) -> tuple[bool, float]:
@@ -64,8 +67,9 @@ def other_homonyms(homes: Mapping[str, tuple[int, str]], names: Sequence[str], q
     (a person in everyday notes) keeps all of them. ``homes``: chunk -> (entity, its document's
     title), in rank order."""
     named: dict[int, list[str]] = {}
+    tokenize = lru_cache(maxsize=None)(bm25_tokens)  # an entity's name and a title recur across pairs
     for e, title in dict.fromkeys(homes.values()):  # each pair once: a document's chunks share its title
-        if names_each_other(names[e], title):
+        if names_each_other(names[e], title, tokenize):
             named.setdefault(e, []).append(title)
     asked = set(bm25_tokens(question))
     best = {e: max(ts, key=lambda t: title_fit(t, question, asked)) for e, ts in named.items()}
