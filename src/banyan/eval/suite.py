@@ -26,7 +26,6 @@ from banyan.eval.bench import run_retrieval_bench
 from banyan.progress import NoProgress, Progress
 
 BASELINES = ("bm25", "dense", "hybrid")
-DEFAULT_MODES = ("bm25", "dense", "hybrid", "graph", "hybrid+graph", "hybrid+facts", "hybrid+ppr", "auto")
 SUITE = ("2wiki", "cmrc", "everyday-en", "everyday-zh", "medical", "novel")
 GRAPHRAG_SUBSETS = ("medical", "novel")
 
