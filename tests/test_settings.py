@@ -63,3 +63,11 @@ def test_the_languages_an_embedder_reads_are_known_without_loading_it() -> None:
     assert embedder_languages(EmbeddingSettings(model="/models/multilingual", languages=["en", "zh"])) == {"en", "zh"}
     for cfg in (EmbeddingSettings(backend="hash"), EmbeddingSettings(backend="hash", languages=["en"])):
         assert create_embedder(cfg).languages == embedder_languages(cfg)  # the loaded model says the same
+    import pytest
+
+    with pytest.raises(ValueError, match="'english' is not a language"):  # would switch dense off unnoticed
+        EmbeddingSettings(languages=["english"])
+    from banyan.settings import LANGUAGES
+    from banyan.text import detect_lang
+
+    assert {detect_lang("Where was Ada born?"), detect_lang("青石桥的设计者是谁")} == set(LANGUAGES)

@@ -63,6 +63,10 @@ class ChunkingSettings(_Section):
         return self
 
 
+LANGUAGES = ("en", "zh")
+"""the languages ``text.detect_lang`` tells a question apart by (a test keeps them equal)"""
+
+
 class EmbeddingSettings(_Section):
     backend: EmbeddingBackend = "onnx"
     model: str = Field("", description="model directory or name; empty = the backend's bundled default")
@@ -78,6 +82,16 @@ class EmbeddingSettings(_Section):
         "every language for e5, openai and hash")
     base_url: str | None = None
     api_key: str | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str] | None) -> list[str] | None:
+        """A language Banyan does not tell apart would silently switch dense retrieval off."""
+        unknown = [lang for lang in value or [] if lang not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"embedding.languages: {', '.join(map(repr, unknown))} is not a language Banyan "
+                             f"detects in questions; use {', '.join(LANGUAGES)}")
+        return value
 
 
 class ModeSettings(_Section):
